@@ -1,0 +1,173 @@
+//! Opening the database: one URL for both backends, the schema on PostgreSQL, WAL and a busy
+//! timeout on SQLite so the API and a collector can share one file.
+
+use crate::error::StoreError;
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use std::path::Path;
+use std::time::Duration;
+
+/// The embedded default: a SQLite file under `./data`, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/inventory.db?mode=rwc";
+/// The PostgreSQL schema that holds the tables.
+pub const DEFAULT_SCHEMA: &str = "inventory";
+
+/// How to reach the database. `url` may carry a password: never log it.
+#[derive(Clone)]
+pub struct DbOptions {
+    pub url: String,
+    /// PostgreSQL schema for the tables (ignored on SQLite).
+    pub schema: String,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for DbOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbOptions")
+            .field("backend", &Backend::of(&self.url))
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: DEFAULT_SCHEMA.to_owned(),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    Unsupported,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Self {
+        if url.starts_with("sqlite:") {
+            Self::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Unsupported
+        }
+    }
+}
+
+/// Opens a pool. Does not migrate: that is `migration::up`, run by whoever is allowed to.
+pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreError> {
+    let mut connect = ConnectOptions::new(options.url.clone());
+    connect
+        .connect_timeout(options.connect_timeout)
+        .acquire_timeout(options.connect_timeout)
+        .sqlx_logging(false);
+    match Backend::of(&options.url) {
+        Backend::Postgres => {
+            validate_schema(&options.schema)?;
+            connect
+                .max_connections(options.max_connections)
+                .set_schema_search_path(options.schema.clone());
+        }
+        Backend::Sqlite => {
+            let memory = is_memory(&options.url);
+            if !memory {
+                create_parent_dir(&options.url)?;
+            }
+            // An in-memory database exists once per connection, so it must stay at one.
+            connect.max_connections(if memory {
+                1
+            } else {
+                options.max_connections.min(4)
+            });
+            connect.map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        Backend::Unsupported => {
+            return Err(StoreError::Config(
+                "the database URL must start with sqlite: or postgres://".into(),
+            ));
+        }
+    }
+    Database::connect(connect)
+        .await
+        .map_err(StoreError::Connect)
+}
+
+/// Schema names are spliced into `SET search_path`, so only plain identifiers pass.
+fn validate_schema(schema: &str) -> Result<(), StoreError> {
+    let mut chars = schema.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if first_ok && rest_ok && schema.len() <= 63 {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!(
+            "schema {schema:?} must be a lowercase identifier of at most 63 characters"
+        )))
+    }
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// SQLite creates the file (with `mode=rwc`) but not its directory.
+fn create_parent_dir(url: &str) -> Result<(), StoreError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|err| {
+            StoreError::Config(format!(
+                "cannot create the database directory {}: {err}",
+                parent.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(validate_schema("inventory").is_ok());
+        assert!(validate_schema("t_01").is_ok());
+        for bad in ["", "1abc", "Inventory", "a;drop", "a\"b", &"x".repeat(64)] {
+            assert!(validate_schema(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn backends_are_told_apart_by_scheme() {
+        assert_eq!(Backend::of("sqlite::memory:"), Backend::Sqlite);
+        assert_eq!(Backend::of("postgres://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::of("mysql://u@h/db"), Backend::Unsupported);
+    }
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_memory("sqlite::memory:"));
+        assert!(is_memory("sqlite://file?mode=memory&cache=shared"));
+        assert!(!is_memory("sqlite://data/inventory.db?mode=rwc"));
+    }
+}

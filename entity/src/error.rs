@@ -1,0 +1,21 @@
+//! The store's error type.
+
+use sea_orm::DbErr;
+
+/// Why a store operation failed. Database text stays inside: callers log it and show users a
+/// generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The configuration cannot work (bad URL, bad schema name); nothing was attempted.
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+    /// The database could not be reached or refused the connection.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] DbErr),
+    /// A statement failed; the surrounding transaction was rolled back.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    /// A record violates an invariant of the write path (for example an empty native id).
+    #[error("invalid record {id:?}: {reason}")]
+    InvalidRecord { id: String, reason: String },
+}

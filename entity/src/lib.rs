@@ -1,0 +1,23 @@
+//! Tables, domain enums and the one write path of asset-inventory.
+//!
+//! Owns: the sea-orm entities (`cloud_accounts`, `monitoring_endpoints`, `collector_runs`,
+//! `asset_changes`), the domain enums, opening the database ([`db`]), and every write
+//! ([`write`], [`run`]), so collectors and the API record changes and provenance the same way.
+//! Does not own: HTTP, GraphQL, cloud SDKs, or the DDL (that is the `migration` crate).
+
+pub mod asset_change;
+pub mod cloud_account;
+pub mod collector_run;
+pub mod db;
+pub mod document;
+pub mod enums;
+pub mod error;
+pub mod monitoring_endpoint;
+pub mod record;
+pub mod run;
+pub mod write;
+
+pub use error::StoreError;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,6 @@
+//! Store tests, each on SQLite and on PostgreSQL (see `entity::testing`).
+
+mod fixtures;
+mod migrations;
+mod removal;
+mod upsert;

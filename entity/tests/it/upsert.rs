@@ -1,0 +1,287 @@
+use crate::fixtures::{account, endpoint, run, t};
+use entity::enums::{AccountStatus, AssetType, ChangeKind};
+use entity::testing::TestDb;
+use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
+use entity::{StoreError, asset_change, cloud_account, monitoring_endpoint};
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
+use serde_json::json;
+
+async fn changes(db: &TestDb) -> Vec<asset_change::Model> {
+    asset_change::Entity::find()
+        .order_by_asc(asset_change::Column::Id)
+        .all(&db.conn)
+        .await
+        .expect("read changes")
+}
+
+async fn writing_the_same_batch_twice_changes_only_last_seen(db: &TestDb) {
+    let batch = vec![
+        account("111111111111", "o-test"),
+        account("222222222222", "o-test"),
+    ];
+    let first_run = run(db, "o-test", t(0)).await;
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(first_run, t(0)), batch.clone())
+        .await
+        .expect("first write");
+    assert_eq!(
+        counts,
+        WriteCounts {
+            created: 2,
+            ..Default::default()
+        }
+    );
+
+    let before = cloud_account::Entity::find_by_id("aws:111111111111")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("row exists");
+
+    let second_run = run(db, "o-test", t(15)).await;
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(second_run, t(15)), batch)
+        .await
+        .expect("second write");
+    assert_eq!(
+        counts,
+        WriteCounts {
+            unchanged: 2,
+            ..Default::default()
+        }
+    );
+
+    let after = cloud_account::Entity::find_by_id("aws:111111111111")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("row exists");
+    assert_eq!(after.first_seen_at, t(0));
+    assert_eq!(after.last_seen_at, t(15));
+    assert_eq!(after.last_run_id, Some(second_run));
+    assert_eq!(
+        cloud_account::Model {
+            last_seen_at: before.last_seen_at,
+            last_run_id: before.last_run_id,
+            ..after
+        },
+        before,
+        "nothing but last_seen_at and the run changed"
+    );
+
+    let history = changes(db).await;
+    assert_eq!(history.len(), 2, "no change rows for an unchanged write");
+    assert!(
+        history
+            .iter()
+            .all(|c| c.kind == ChangeKind::Created && c.run_id == Some(first_run))
+    );
+    assert_eq!(
+        history[0].changes["name"],
+        json!({ "old": null, "new": "account 111111111111" })
+    );
+}
+
+async fn a_change_records_only_the_changed_fields(db: &TestDb) {
+    let run1 = run(db, "o-test", t(0)).await;
+    upsert_accounts(
+        &db.conn,
+        &WriteContext::run(run1, t(0)),
+        vec![account("111111111111", "o-test")],
+    )
+    .await
+    .expect("create");
+
+    let mut changed = account("111111111111", "o-test");
+    changed.status = AccountStatus::Suspended;
+    changed.raw_status = Some("SUSPENDED".into());
+    changed.tags.insert("cost-center".into(), "42".into());
+    // Bookkeeping differs too, but is not history.
+    changed.provenance = json!({ "api": "organizations:ListAccounts", "page": 2 });
+    let run2 = run(db, "o-test", t(15)).await;
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(run2, t(15)), vec![changed])
+        .await
+        .expect("update");
+    assert_eq!(
+        counts,
+        WriteCounts {
+            updated: 1,
+            ..Default::default()
+        }
+    );
+
+    let history = changes(db).await;
+    assert_eq!(history.len(), 2);
+    let update = &history[1];
+    assert_eq!(update.kind, ChangeKind::Updated);
+    assert_eq!(update.asset_type, AssetType::CloudAccount);
+    assert_eq!(update.asset_id, "aws:111111111111");
+    assert_eq!(update.run_id, Some(run2));
+    assert_eq!(update.at, t(15));
+    assert_eq!(
+        update.changes,
+        json!({
+            "status": { "old": "active", "new": "suspended" },
+            "raw_status": { "old": "ACTIVE", "new": "SUSPENDED" },
+            "tags": { "old": { "team": "payments" }, "new": { "team": "payments", "cost-center": "42" } },
+        })
+    );
+}
+
+async fn duplicates_in_a_batch_keep_the_last(db: &TestDb) {
+    let mut second = account("111111111111", "o-test");
+    second.name = "renamed".into();
+    let run1 = run(db, "o-test", t(0)).await;
+    let counts = upsert_accounts(
+        &db.conn,
+        &WriteContext::run(run1, t(0)),
+        vec![account("111111111111", "o-test"), second],
+    )
+    .await
+    .expect("write");
+    assert_eq!(
+        counts,
+        WriteCounts {
+            created: 1,
+            ..Default::default()
+        }
+    );
+    let row = cloud_account::Entity::find_by_id("aws:111111111111")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(row.name, "renamed");
+}
+
+async fn large_batches_span_several_statements(db: &TestDb) {
+    let batch: Vec<_> = (0..1_234)
+        .map(|i| account(&format!("{i:012}"), "o-test"))
+        .collect();
+    let run1 = run(db, "o-test", t(0)).await;
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(run1, t(0)), batch.clone())
+        .await
+        .expect("write");
+    assert_eq!(counts.created, 1_234);
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(run1, t(1)), batch)
+        .await
+        .expect("write again");
+    assert_eq!(counts.unchanged, 1_234);
+    assert_eq!(
+        cloud_account::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        1_234
+    );
+    assert_eq!(
+        asset_change::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        1_234
+    );
+}
+
+async fn a_failed_batch_writes_nothing(db: &TestDb) {
+    // The run id does not exist: the foreign key refuses the batch, and its transaction
+    // leaves neither rows nor history behind.
+    let batch: Vec<_> = (0..700)
+        .map(|i| account(&format!("{i:012}"), "o-test"))
+        .collect();
+    let result = upsert_accounts(&db.conn, &WriteContext::run(987_654, t(0)), batch).await;
+    assert!(matches!(result, Err(StoreError::Db(_))), "got {result:?}");
+    assert_eq!(
+        cloud_account::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        asset_change::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        0
+    );
+}
+
+async fn empty_native_ids_are_refused(db: &TestDb) {
+    let result = upsert_accounts(
+        &db.conn,
+        &WriteContext::actor("test", t(0)),
+        vec![account(" ", "o-test")],
+    )
+    .await;
+    assert!(
+        matches!(result, Err(StoreError::InvalidRecord { .. })),
+        "got {result:?}"
+    );
+}
+
+async fn endpoints_keep_their_creator_and_name_the_last_editor(db: &TestDb) {
+    let counts = upsert_endpoints(
+        &db.conn,
+        &WriteContext::actor("alice", t(0)),
+        vec![endpoint("prom-a")],
+    )
+    .await
+    .expect("create");
+    assert_eq!(counts.created, 1);
+    let counts = upsert_endpoints(
+        &db.conn,
+        &WriteContext::actor("bob", t(5)),
+        vec![endpoint("prom-a")],
+    )
+    .await
+    .expect("same again");
+    assert_eq!(counts.unchanged, 1);
+
+    let mut edited = endpoint("prom-a");
+    edited.notes = Some("moved to eu-west-1".into());
+    let counts = upsert_endpoints(&db.conn, &WriteContext::actor("bob", t(10)), vec![edited])
+        .await
+        .expect("edit");
+    assert_eq!(counts.updated, 1);
+
+    let row = monitoring_endpoint::Entity::find_by_id("prom-a")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(row.created_by.as_deref(), Some("alice"));
+    assert_eq!(row.updated_by.as_deref(), Some("bob"));
+    assert_eq!(row.first_seen_at, t(0));
+
+    let history = changes(db).await;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].actor.as_deref(), Some("alice"));
+    assert_eq!(history[1].actor.as_deref(), Some("bob"));
+    assert_eq!(history[1].run_id, None);
+    assert_eq!(
+        history[1].changes,
+        json!({ "notes": { "old": "seeded", "new": "moved to eu-west-1" } })
+    );
+}
+
+async fn a_closed_database_is_an_error_not_a_panic(db: &TestDb) {
+    let conn = db.conn.clone();
+    conn.close_by_ref().await.expect("close");
+    let result = upsert_accounts(
+        &db.conn,
+        &WriteContext::actor("test", t(0)),
+        vec![account("1", "s")],
+    )
+    .await;
+    assert!(result.is_err());
+}
+
+entity::on_both_backends!(
+    writing_the_same_batch_twice_changes_only_last_seen,
+    a_change_records_only_the_changed_fields,
+    duplicates_in_a_batch_keep_the_last,
+    large_batches_span_several_statements,
+    a_failed_batch_writes_nothing,
+    empty_native_ids_are_refused,
+    endpoints_keep_their_creator_and_name_the_last_editor,
+    a_closed_database_is_an_error_not_a_panic,
+);
