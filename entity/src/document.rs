@@ -35,3 +35,65 @@ impl InventoryDocument {
         Ok(doc)
     }
 }
+
+/// What [`import`] wrote.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    pub run: crate::collector_run::Model,
+    pub accounts: crate::write::WriteCounts,
+    pub endpoints: crate::write::WriteCounts,
+}
+
+/// Writes a document as one run of collector `file` over `scope`: both upserts go through
+/// the write path, and the run is closed as failed (with nothing half-written: each upsert
+/// is a transaction) when either fails.
+pub async fn import(
+    db: &sea_orm::DatabaseConnection,
+    doc: InventoryDocument,
+    scope: &str,
+    version: &str,
+) -> Result<ImportSummary, crate::StoreError> {
+    use crate::enums::RunStatus;
+    use crate::run::{RunOutcome, finish_run, start_run};
+    use crate::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
+
+    let started = chrono::Utc::now();
+    let run = start_run(db, "file", version, scope, started).await?;
+    let ctx = WriteContext::run(run.id, started);
+    let written = async {
+        let accounts = upsert_accounts(db, &ctx, doc.accounts).await?;
+        let endpoints = upsert_endpoints(db, &ctx, doc.endpoints).await?;
+        Ok::<_, crate::StoreError>((accounts, endpoints))
+    }
+    .await;
+    let (status, counts, error, result) = match written {
+        Ok((accounts, endpoints)) => {
+            let mut all = accounts;
+            all.add(endpoints);
+            (RunStatus::Succeeded, all, None, Ok((accounts, endpoints)))
+        }
+        Err(err) => {
+            tracing::error!(run = run.id, error = %err, "import failed");
+            (
+                RunStatus::Failed,
+                WriteCounts::default(),
+                Some(err.public_message()),
+                Err(err),
+            )
+        }
+    };
+    let outcome = RunOutcome {
+        status,
+        counts,
+        pages: 1,
+        request_ids: Vec::new(),
+        error,
+    };
+    let run = finish_run(db, run.id, outcome, chrono::Utc::now()).await?;
+    let (accounts, endpoints) = result?;
+    Ok(ImportSummary {
+        run,
+        accounts,
+        endpoints,
+    })
+}

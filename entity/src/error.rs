@@ -19,3 +19,15 @@ pub enum StoreError {
     #[error("invalid record {id:?}: {reason}")]
     InvalidRecord { id: String, reason: String },
 }
+
+impl StoreError {
+    /// A message safe to store where API clients can read it (a run's `error`): database
+    /// text stays in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Config(_) | Self::InvalidRecord { .. } => self.to_string(),
+            Self::Connect(_) => "cannot connect to the database".into(),
+            Self::Db(_) => "database error; details are in the log".into(),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Start-up: connect, migrate when asked, load first-run data, bind, serve until a signal.
+
+use crate::config::ServeArgs;
+use crate::http;
+use anyhow::Context;
+use entity::db::{Backend, connect};
+use entity::document::{InventoryDocument, import};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::net::TcpListener;
+
+/// A bound, ready-to-serve API.
+pub struct Application {
+    listener: TcpListener,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let options = args.database.options();
+        let backend = Backend::of(&options.url);
+        let db = connect(&options)
+            .await
+            .context("opening the database (check INVENTORY_DATABASE_URL)")?;
+        let migrate = args.migrate.unwrap_or(backend == Backend::Sqlite);
+        if migrate {
+            migration::up(&db).await.context("applying migrations")?;
+        }
+        if let Some(path) = &args.seed_file {
+            seed_if_empty(&db, path).await?;
+        }
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        tracing::info!(
+            listen = %listener.local_addr()?,
+            backend = ?backend,
+            migrated = migrate,
+            "asset-inventory API ready; GraphiQL at GET /graphql"
+        );
+        Ok(Self { listener, db })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, http::router(self.db.clone()))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")?;
+        self.db.close().await.ok();
+        Ok(())
+    }
+}
+
+/// Loads the document when no account and no endpoint exists yet, so a first run shows
+/// something and a later restart never duplicates or resurrects anything.
+async fn seed_if_empty(db: &DatabaseConnection, path: &Path) -> anyhow::Result<()> {
+    let accounts = entity::cloud_account::Entity::find().count(db).await?;
+    let endpoints = entity::monitoring_endpoint::Entity::find()
+        .count(db)
+        .await?;
+    if accounts + endpoints > 0 {
+        tracing::info!(path = %path.display(), "database holds assets; seed file not loaded");
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading seed file {}", path.display()))?;
+    let label = path.display().to_string();
+    let doc = InventoryDocument::parse(&text, &label)
+        .with_context(|| format!("parsing seed file {label}"))?;
+    let summary = import(db, doc, &format!("file:{label}"), env!("CARGO_PKG_VERSION"))
+        .await
+        .with_context(|| format!("loading seed file {label}"))?;
+    tracing::info!(
+        path = %label,
+        run = summary.run.id,
+        accounts = summary.accounts.created,
+        endpoints = summary.endpoints.created,
+        "loaded seed file"
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,66 @@
+//! The one place where failures become GraphQL errors with `extensions.code`. Internal detail
+//! (SQL, driver messages) goes to the log, never to the client.
+
+use async_graphql::ErrorExtensions;
+use entity::StoreError;
+
+/// A resolver's failure. Deliberately not `Display`: async-graphql converts any `Display`
+/// error into a message verbatim, and this type must only leave through the mapping below.
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// The request is wrong; the message says how, naming the argument.
+    BadUserInput { field: String, message: String },
+    /// The thing asked for does not exist.
+    NotFound(String),
+    /// Something failed on our side; details were logged.
+    Internal,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        let code = err.code();
+        match err {
+            ApiError::BadUserInput { field, message } => async_graphql::Error::new(message)
+                .extend_with(|_, ext| {
+                    ext.set("code", code);
+                    ext.set("field", field);
+                }),
+            ApiError::NotFound(what) => async_graphql::Error::new(format!("{what} not found"))
+                .extend_with(|_, ext| ext.set("code", code)),
+            ApiError::Internal => async_graphql::Error::new("internal error")
+                .extend_with(|_, ext| ext.set("code", code)),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "store operation failed");
+        Self::Internal
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        StoreError::Db(err).into()
+    }
+}

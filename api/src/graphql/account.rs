@@ -1,0 +1,177 @@
+//! `CloudAccount`: an AWS account, GCP project or Azure subscription, and its filter.
+
+use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
+use super::enums::{AccountStatus, Provider, to_store};
+use super::id::{NodeType, encode};
+use super::run::{CollectorRun, load_run};
+use crate::error::{ApiError, ApiResult};
+use async_graphql::{Context, ID, InputObject, Json, Object};
+use chrono::{DateTime, Utc};
+use entity::cloud_account::{self, Column as C};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ColumnTrait, Condition, DbBackend};
+use serde_json::Value;
+
+pub struct CloudAccount(pub cloud_account::Model);
+
+impl From<cloud_account::Model> for CloudAccount {
+    fn from(model: cloud_account::Model) -> Self {
+        Self(model)
+    }
+}
+
+/// An AWS account, GCP project or Azure subscription.
+#[Object]
+impl CloudAccount {
+    /// Opaque global id; resolves through `node(id:)`.
+    pub async fn id(&self) -> ID {
+        encode(NodeType::CloudAccount, &self.0.id)
+    }
+    /// The inventory's stable key, `<provider>:<nativeId>` (e.g. `aws:123456789012`).
+    async fn key(&self) -> &str {
+        &self.0.id
+    }
+    /// The provider's id: AWS account id, GCP project id, Azure subscription id.
+    async fn native_id(&self) -> &str {
+        &self.0.native_id
+    }
+    async fn provider(&self) -> Provider {
+        self.0.provider.into()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Human-readable hierarchy, e.g. `o-abc/r-root/Prod/Payments`.
+    async fn org_path(&self) -> &str {
+        &self.0.org_path
+    }
+    /// The hierarchy from the organization root down to the direct parent.
+    async fn ancestors(&self) -> Vec<Ancestor> {
+        serde_json::from_value(self.0.ancestors.clone()).unwrap_or_default()
+    }
+    /// The direct parent's id (OU, folder, management group), if any.
+    async fn parent(&self) -> Option<&str> {
+        self.0.parent.as_deref()
+    }
+    async fn status(&self) -> AccountStatus {
+        self.0.status.into()
+    }
+    /// The provider's own status word (`ACTIVE`, `DELETE_REQUESTED`, `Warned`…).
+    async fn raw_status(&self) -> Option<&str> {
+        self.0.raw_status.as_deref()
+    }
+    async fn region_residency(&self) -> Option<&str> {
+        self.0.region_residency.as_deref()
+    }
+    /// Tags or labels, sorted by key.
+    async fn tags(&self) -> Vec<Tag> {
+        tags_of(&self.0.tags)
+    }
+    /// The organization or tenant the collector read.
+    async fn scope(&self) -> &str {
+        &self.0.scope
+    }
+    /// Collector and version that last wrote this account.
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn first_seen_at(&self) -> DateTime<Utc> {
+        self.0.first_seen_at
+    }
+    async fn last_seen_at(&self) -> DateTime<Utc> {
+        self.0.last_seen_at
+    }
+    /// When a complete read of its scope last missed this account; null while present.
+    async fn removed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.removed_at
+    }
+    /// The run that last saw this account.
+    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
+        load_run(ctx, self.0.last_run_id).await
+    }
+    /// Where the facts came from: API operations, request ids, page.
+    async fn provenance(&self) -> Json<Value> {
+        Json(self.0.provenance.clone())
+    }
+    /// The provider's full record.
+    async fn raw(&self) -> Json<Value> {
+        Json(self.0.raw.clone())
+    }
+}
+
+/// Narrows `accounts`. All given conditions must hold; list conditions match any element.
+#[derive(InputObject, Default, Debug)]
+pub struct AccountFilter {
+    pub provider: Option<Vec<Provider>>,
+    pub status: Option<Vec<AccountStatus>>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+    /// The account sits at or below this org path (`o-abc/r-root/Prod` matches
+    /// `o-abc/r-root/Prod` and `o-abc/r-root/Prod/Payments`, not `o-abc/r-root/Production`).
+    pub org_path_prefix: Option<String>,
+    /// Every tag condition must hold.
+    pub tag: Option<Vec<TagFilter>>,
+    pub scope: Option<Vec<String>>,
+    /// Seen by a collector at or after this time.
+    pub seen_since: Option<DateTime<Utc>>,
+    /// Include accounts that are no longer present in their source.
+    #[graphql(default)]
+    pub include_removed: bool,
+}
+
+impl AccountFilter {
+    pub fn condition(&self, backend: DbBackend) -> ApiResult<Condition> {
+        let mut cond = Condition::all();
+        if let Some(providers) = &self.provider {
+            cond = cond.add(C::Provider.is_in(to_store::<_, entity::enums::Provider>(providers)));
+        }
+        if let Some(statuses) = &self.status {
+            cond = cond.add(C::Status.is_in(to_store::<_, entity::enums::AccountStatus>(statuses)));
+        }
+        if let Some(needle) = &self.name_contains {
+            cond = cond.add(contains_ci(C::Name, filter_text(needle, "nameContains")?));
+        }
+        if let Some(prefix) = &self.org_path_prefix {
+            let prefix = filter_text(prefix, "orgPathPrefix")?.trim_end_matches('/');
+            if prefix.is_empty() {
+                return Err(ApiError::bad_input(
+                    "orgPathPrefix",
+                    "orgPathPrefix must name at least one level",
+                ));
+            }
+            let below = format!("{prefix}/");
+            cond = cond.add(
+                Condition::any().add(C::OrgPath.eq(prefix)).add(
+                    Expr::expr(
+                        Func::cust("substr")
+                            .arg(Expr::col((cloud_account::Entity, C::OrgPath)))
+                            .arg(1)
+                            .arg(i32::try_from(below.chars().count()).unwrap_or(i32::MAX)),
+                    )
+                    .eq(below),
+                ),
+            );
+        }
+        if let Some(tags) = &self.tag {
+            if tags.len() > super::common::MAX_TAG_FILTERS {
+                return Err(ApiError::bad_input(
+                    "tag",
+                    format!("at most {} tag conditions", super::common::MAX_TAG_FILTERS),
+                ));
+            }
+            for tag in tags {
+                cond = cond.add(json_has(backend, "cloud_accounts", "tags", tag)?);
+            }
+        }
+        if let Some(scopes) = &self.scope {
+            cond = cond.add(C::Scope.is_in(scopes.iter().cloned()));
+        }
+        if let Some(since) = self.seen_since {
+            cond = cond.add(C::LastSeenAt.gte(since));
+        }
+        if !self.include_removed {
+            cond = cond.add(C::RemovedAt.is_null());
+        }
+        Ok(cond)
+    }
+}

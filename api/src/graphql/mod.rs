@@ -1,0 +1,52 @@
+//! The GraphQL schema: our own types over the entity models, keyset-paginated lists, and
+//! DataLoaders for provenance. Building it needs no database, so the SDL can be exported
+//! anywhere.
+
+mod account;
+mod common;
+mod endpoint;
+mod enums;
+pub mod id;
+mod node;
+pub mod page;
+mod query;
+mod run;
+mod summary;
+
+use crate::error::{ApiError, ApiResult};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+pub use query::Query;
+pub use run::RunLoader;
+
+pub type InventorySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Deepest query accepted (a connection to a node's run is depth 5).
+pub const MAX_DEPTH: usize = 12;
+/// Most fields one query may select, counted across the whole document.
+pub const MAX_COMPLEXITY: usize = 1_000;
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The schema as served, reading and writing through `db`.
+pub fn build(db: DatabaseConnection) -> InventorySchema {
+    let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
+    builder().data(db).data(runs).finish()
+}
+
+/// The SDL clients code against (`schema.graphql`).
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// The request's database handle.
+fn db<'a>(ctx: &Context<'a>) -> ApiResult<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+        .map_err(|_| ApiError::Internal)
+}

@@ -1,0 +1,359 @@
+//! Relay-style keyset pagination, shared by every list. Rows are read in one stable order by
+//! a unique key and a page starts right after (or before) the cursor's key: no OFFSET, so a
+//! page deep in the table costs what the first page costs.
+
+use crate::error::{ApiError, ApiResult};
+use async_graphql::SimpleObject;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+};
+
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+/// The most rows one page may ask for.
+pub const MAX_PAGE_SIZE: u64 = 500;
+
+/// The four Relay arguments as the client sent them.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// A validated request: how many rows, in which direction, between which keys.
+#[derive(Debug, Clone, PartialEq)]
+struct Window {
+    limit: u64,
+    forward: bool,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+fn size(value: Option<i32>, field: &str) -> ApiResult<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(ApiError::bad_input(
+            field,
+            format!("{field} must not be negative"),
+        )),
+        Some(n) if n as u64 > MAX_PAGE_SIZE => Err(ApiError::bad_input(
+            field,
+            format!("{field} must be at most {MAX_PAGE_SIZE}"),
+        )),
+        Some(n) => Ok(Some(n as u64)),
+    }
+}
+
+impl PageArgs {
+    fn window(&self) -> ApiResult<Window> {
+        let first = size(self.first, "first")?;
+        let last = size(self.last, "last")?;
+        let after = self
+            .after
+            .as_deref()
+            .map(|c| decode_cursor(c, "after"))
+            .transpose()?;
+        let before = self
+            .before
+            .as_deref()
+            .map(|c| decode_cursor(c, "before"))
+            .transpose()?;
+        let (limit, forward) = match (first, last) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_input(
+                    "last",
+                    "give either first or last, not both",
+                ));
+            }
+            (Some(n), None) => (n, true),
+            (None, Some(n)) => (n, false),
+            // Without a size, paginate from the end a `before` cursor points at.
+            (None, None) => (
+                DEFAULT_PAGE_SIZE,
+                self.before.is_none() || self.after.is_some(),
+            ),
+        };
+        Ok(Window {
+            limit,
+            forward,
+            after,
+            before,
+        })
+    }
+}
+
+pub fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("c:{key}"))
+}
+
+fn decode_cursor(cursor: &str, field: &str) -> ApiResult<String> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("c:").map(str::to_owned))
+        .ok_or_else(|| {
+            ApiError::bad_input(
+                field,
+                format!("{field} is not a cursor returned by this list"),
+            )
+        })
+}
+
+#[derive(SimpleObject, Debug, Clone, Default)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// One page of rows in list order, its page info, and the statement that counts the whole
+/// filtered list (run only when a client asks for `totalCount`).
+pub struct Page<M> {
+    pub rows: Vec<M>,
+    pub info: PageInfo,
+    pub count: Statement,
+}
+
+/// How a list is keyed and ordered.
+pub struct Order<C> {
+    pub key: C,
+    pub ascending: bool,
+    /// Turns a cursor's key text back into a value of the key column (`None`: not a key).
+    pub parse: fn(&str) -> Option<sea_orm::Value>,
+}
+
+/// Reads one page of `select` (already filtered) according to `args`.
+pub async fn fetch<E>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    order: &Order<E::Column>,
+    key_of: impl Fn(&E::Model) -> String,
+    args: &PageArgs,
+) -> ApiResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let window = args.window()?;
+    let count = count_statement(db, &select);
+    let parse = |key: &Option<String>, field: &str| -> ApiResult<Option<sea_orm::Value>> {
+        key.as_deref()
+            .map(|k| {
+                (order.parse)(k).ok_or_else(|| {
+                    ApiError::bad_input(field, format!("{field} is not a cursor of this list"))
+                })
+            })
+            .transpose()
+    };
+    let after = parse(&window.after, "after")?;
+    let before = parse(&window.before, "before")?;
+
+    // "Beyond" a key means later in list order.
+    let beyond = |key: sea_orm::Value| {
+        if order.ascending {
+            order.key.gt(key)
+        } else {
+            order.key.lt(key)
+        }
+    };
+    let behind = |key: sea_orm::Value| {
+        if order.ascending {
+            order.key.lt(key)
+        } else {
+            order.key.gt(key)
+        }
+    };
+
+    let mut page = select.clone();
+    if let Some(key) = after.clone() {
+        page = page.filter(beyond(key));
+    }
+    if let Some(key) = before.clone() {
+        page = page.filter(behind(key));
+    }
+    let read_ascending = order.ascending == window.forward;
+    page = if read_ascending {
+        page.order_by_asc(order.key)
+    } else {
+        page.order_by_desc(order.key)
+    };
+    let mut rows = page.limit(window.limit + 1).all(db).await?;
+    let more = rows.len() as u64 > window.limit;
+    rows.truncate(window.limit as usize);
+    if !window.forward {
+        rows.reverse();
+    }
+
+    // Whether rows exist on the far side of a cursor: one indexed probe, only when a cursor
+    // was given.
+    let exists_outside = |cursor: Option<sea_orm::Value>, forward_side: bool| {
+        let select = select.clone();
+        async move {
+            let Some(key) = cursor else {
+                return Ok::<bool, ApiError>(false);
+            };
+            let cond = if forward_side {
+                // at or beyond `before`
+                if order.ascending {
+                    order.key.gte(key)
+                } else {
+                    order.key.lte(key)
+                }
+            } else if order.ascending {
+                order.key.lte(key)
+            } else {
+                order.key.gte(key)
+            };
+            Ok(select.filter(cond).limit(1).count(db).await? > 0)
+        }
+    };
+    let (has_next_page, has_previous_page) = if window.forward {
+        (more, exists_outside(after, false).await?)
+    } else {
+        (exists_outside(before, true).await?, more)
+    };
+    let info = PageInfo {
+        has_next_page,
+        has_previous_page,
+        start_cursor: rows.first().map(|r| encode_cursor(&key_of(r))),
+        end_cursor: rows.last().map(|r| encode_cursor(&key_of(r))),
+    };
+    Ok(Page { rows, info, count })
+}
+
+fn count_statement<E: EntityTrait>(db: &DatabaseConnection, select: &Select<E>) -> Statement {
+    let inner = select.clone().into_query();
+    let query = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(inner, Alias::new("filtered"))
+        .to_owned();
+    db.get_database_backend().build(&query)
+}
+
+/// Runs a statement built by `count_statement`.
+pub async fn run_count(db: &DatabaseConnection, statement: Statement) -> ApiResult<i64> {
+    let row = db.query_one_raw(statement).await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
+}
+
+/// Defines `<Name>Connection` and `<Name>Edge` for a node type. (async-graphql's own
+/// connection type computes extra fields eagerly; ours counts only when asked.)
+macro_rules! connection {
+    ($node:ty, $connection:ident, $edge:ident) => {
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// Opaque; pass it as `after` or `before`.
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        pub struct $connection {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::graphql::page::PageInfo,
+            pub count: sea_orm::Statement,
+        }
+
+        #[async_graphql::Object]
+        impl $connection {
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+
+            /// The nodes of `edges`, for clients that do not need cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+
+            async fn page_info(&self) -> &$crate::graphql::page::PageInfo {
+                &self.page_info
+            }
+
+            /// How many items match the filter across all pages. Costs a count query:
+            /// ask only when you show it.
+            async fn total_count(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> $crate::error::ApiResult<i64> {
+                let db = ctx
+                    .data::<sea_orm::DatabaseConnection>()
+                    .map_err(|_| $crate::error::ApiError::Internal)?;
+                $crate::graphql::page::run_count(db, self.count.clone()).await
+            }
+        }
+
+        impl $connection {
+            pub fn from_page<M>(
+                page: $crate::graphql::page::Page<M>,
+                key_of: impl Fn(&M) -> String,
+            ) -> Self
+            where
+                $node: From<M>,
+            {
+                let edges = page
+                    .rows
+                    .into_iter()
+                    .map(|row| $edge {
+                        cursor: $crate::graphql::page::encode_cursor(&key_of(&row)),
+                        node: <$node>::from(row),
+                    })
+                    .collect();
+                Self {
+                    edges,
+                    page_info: page.info,
+                    count: page.count,
+                }
+            }
+        }
+    };
+}
+pub(crate) use connection;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(first: Option<i32>, last: Option<i32>) -> PageArgs {
+        PageArgs {
+            first,
+            last,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sizes_are_bounded() {
+        assert!(args(Some(-1), None).window().is_err());
+        assert!(args(Some(501), None).window().is_err());
+        assert!(args(Some(1), Some(1)).window().is_err());
+        assert_eq!(
+            args(None, None).window().ok().map(|w| w.limit),
+            Some(DEFAULT_PAGE_SIZE)
+        );
+        assert_eq!(
+            args(None, Some(3)).window().ok().map(|w| w.forward),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(
+            decode_cursor(&encode_cursor("aws:1"), "after").ok(),
+            Some("aws:1".into())
+        );
+        for bad in ["", "%%%", "YWJj"] {
+            assert!(decode_cursor(bad, "after").is_err(), "{bad:?}");
+        }
+    }
+}

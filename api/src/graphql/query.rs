@@ -1,0 +1,202 @@
+//! The query root.
+
+use super::account::{AccountFilter, CloudAccount};
+use super::db;
+use super::endpoint::{EndpointFilter, MonitoringEndpoint};
+use super::enums::Provider;
+use super::id::{NodeType, decode, decode_as};
+use super::node::Node;
+use super::page::{Order, PageArgs, connection, fetch};
+use super::run::{CollectorRun, CollectorRunFilter};
+use super::summary::InventorySummary;
+use crate::error::{ApiError, ApiResult};
+use async_graphql::{Context, ID, Object};
+use entity::{cloud_account, collector_run, monitoring_endpoint};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
+
+connection!(CloudAccount, CloudAccountConnection, CloudAccountEdge);
+connection!(
+    MonitoringEndpoint,
+    MonitoringEndpointConnection,
+    MonitoringEndpointEdge
+);
+connection!(CollectorRun, CollectorRunConnection, CollectorRunEdge);
+
+fn text_key(key: &str) -> Option<sea_orm::Value> {
+    Some(key.to_owned().into())
+}
+
+fn run_key(key: &str) -> Option<sea_orm::Value> {
+    key.parse::<i64>().ok().map(Into::into)
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Refetches any object by its global id; null when it does not exist.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        let db = db(ctx)?;
+        Ok(match decode(&id, "id")? {
+            (NodeType::CloudAccount, key) => {
+                account_by_key(db, &key).await?.map(Node::CloudAccount)
+            }
+            (NodeType::MonitoringEndpoint, key) => endpoint_by_key(db, &key)
+                .await?
+                .map(Node::MonitoringEndpoint),
+            (NodeType::CollectorRun, key) => match key.parse::<i64>() {
+                Ok(run) => collector_run::Entity::find_by_id(run)
+                    .one(db)
+                    .await?
+                    .map(|m| Node::CollectorRun(CollectorRun(m))),
+                Err(_) => return Err(ApiError::bad_input("id", "id is not a valid id")),
+            },
+        })
+    }
+
+    /// One account, by global `id` or by `provider` and `nativeId`; removed accounts
+    /// included. Null when it does not exist.
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        provider: Option<Provider>,
+        native_id: Option<String>,
+    ) -> ApiResult<Option<CloudAccount>> {
+        let key = match (id, provider, native_id) {
+            (Some(id), None, None) => decode_as(&id, NodeType::CloudAccount, "id")?,
+            (None, Some(provider), Some(native_id)) => {
+                entity::record::account_id(provider.into(), &native_id)
+            }
+            _ => {
+                return Err(ApiError::bad_input(
+                    "id",
+                    "give either id, or provider and nativeId",
+                ));
+            }
+        };
+        account_by_key(db(ctx)?, &key).await
+    }
+
+    /// Accounts in a stable order (provider, then native id), filtered and paginated.
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CloudAccountConnection> {
+        let db = db(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let select =
+            cloud_account::Entity::find().filter(filter.condition(db.get_database_backend())?);
+        let order = Order {
+            key: cloud_account::Column::Id,
+            ascending: true,
+            parse: text_key,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = fetch(db, select, &order, |m| m.id.clone(), &args).await?;
+        Ok(CloudAccountConnection::from_page(page, |m| m.id.clone()))
+    }
+
+    /// One monitoring endpoint by global id; removed endpoints included.
+    async fn monitoring_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> ApiResult<Option<MonitoringEndpoint>> {
+        let key = decode_as(&id, NodeType::MonitoringEndpoint, "id")?;
+        endpoint_by_key(db(ctx)?, &key).await
+    }
+
+    /// Monitoring endpoints ordered by key, filtered and paginated.
+    async fn monitoring_endpoints(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EndpointFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<MonitoringEndpointConnection> {
+        let db = db(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let select = monitoring_endpoint::Entity::find()
+            .filter(filter.condition(db.get_database_backend())?);
+        let order = Order {
+            key: monitoring_endpoint::Column::Id,
+            ascending: true,
+            parse: text_key,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = fetch(db, select, &order, |m| m.id.clone(), &args).await?;
+        Ok(MonitoringEndpointConnection::from_page(page, |m| {
+            m.id.clone()
+        }))
+    }
+
+    /// Collector runs, newest first.
+    async fn collector_runs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CollectorRunFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<CollectorRunConnection> {
+        let db = db(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let select = collector_run::Entity::find().filter(filter.condition());
+        let order = Order {
+            key: collector_run::Column::Id,
+            ascending: false,
+            parse: run_key,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = fetch(db, select, &order, |m| m.id.to_string(), &args).await?;
+        Ok(CollectorRunConnection::from_page(page, |m| {
+            m.id.to_string()
+        }))
+    }
+
+    /// Counts and freshness for dashboards.
+    async fn inventory_summary(&self) -> InventorySummary {
+        InventorySummary
+    }
+}
+
+async fn account_by_key(db: &DatabaseConnection, key: &str) -> ApiResult<Option<CloudAccount>> {
+    Ok(cloud_account::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .map(CloudAccount))
+}
+
+async fn endpoint_by_key(
+    db: &DatabaseConnection,
+    key: &str,
+) -> ApiResult<Option<MonitoringEndpoint>> {
+    Ok(monitoring_endpoint::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .map(MonitoringEndpoint))
+}

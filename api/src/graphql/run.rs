@@ -1,0 +1,135 @@
+//! `CollectorRun`: provenance. Assets resolve their last run through [`RunLoader`], one
+//! query per batch of runs, not per asset.
+
+use super::enums::RunStatus;
+use super::id::{NodeType, encode};
+use crate::error::{ApiError, ApiResult};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::collector_run;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+pub struct CollectorRun(pub collector_run::Model);
+
+impl From<collector_run::Model> for CollectorRun {
+    fn from(model: collector_run::Model) -> Self {
+        Self(model)
+    }
+}
+
+/// One run of a collector over one scope.
+#[Object]
+impl CollectorRun {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::CollectorRun, &self.0.id.to_string())
+    }
+    async fn collector(&self) -> &str {
+        &self.0.collector
+    }
+    /// The collector's version.
+    async fn version(&self) -> &str {
+        &self.0.version
+    }
+    /// The organization, tenant or endpoint set that was read.
+    async fn scope(&self) -> &str {
+        &self.0.scope
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    async fn duration_seconds(&self) -> Option<f64> {
+        self.0
+            .finished_at
+            .map(|end| (end - self.0.started_at).as_seconds_f64())
+    }
+    async fn status(&self) -> RunStatus {
+        self.0.status.into()
+    }
+    async fn seen(&self) -> i64 {
+        self.0.seen
+    }
+    async fn created(&self) -> i64 {
+        self.0.created
+    }
+    async fn updated(&self) -> i64 {
+        self.0.updated
+    }
+    async fn unchanged(&self) -> i64 {
+        self.0.unchanged
+    }
+    async fn removed(&self) -> i64 {
+        self.0.removed
+    }
+    async fn pages(&self) -> i64 {
+        self.0.pages
+    }
+    /// The provider's request ids (bounded), for support tickets.
+    async fn request_ids(&self) -> Vec<String> {
+        serde_json::from_value(self.0.request_ids.clone()).unwrap_or_default()
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+}
+
+/// Batches run lookups of one request into one query.
+pub struct RunLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<i64> for RunLoader {
+    type Value = collector_run::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        tracing::debug!(keys = keys.len(), "loading collector runs");
+        Ok(collector_run::Entity::find()
+            .filter(collector_run::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|run| (run.id, run))
+            .collect())
+    }
+}
+
+/// Resolves a run id through the request's loader.
+pub async fn load_run(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<CollectorRun>> {
+    let Some(id) = id else { return Ok(None) };
+    let loader = ctx
+        .data::<DataLoader<RunLoader>>()
+        .map_err(|_| ApiError::Internal)?;
+    Ok(loader.load_one(id).await?.map(CollectorRun))
+}
+
+/// Narrows `collectorRuns`.
+#[derive(InputObject, Default, Debug)]
+pub struct CollectorRunFilter {
+    pub collector: Option<Vec<String>>,
+    pub scope: Option<Vec<String>>,
+    pub status: Option<Vec<RunStatus>>,
+}
+
+impl CollectorRunFilter {
+    pub fn condition(&self) -> Condition {
+        use collector_run::Column as C;
+        let mut cond = Condition::all();
+        if let Some(collectors) = &self.collector {
+            cond = cond.add(C::Collector.is_in(collectors.iter().cloned()));
+        }
+        if let Some(scopes) = &self.scope {
+            cond = cond.add(C::Scope.is_in(scopes.iter().cloned()));
+        }
+        if let Some(statuses) = &self.status {
+            cond = cond.add(C::Status.is_in(
+                super::enums::to_store::<_, entity::enums::RunStatus>(statuses),
+            ));
+        }
+        cond
+    }
+}

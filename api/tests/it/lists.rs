@@ -1,0 +1,386 @@
+//! Filters and keyset pagination of the lists, on both backends.
+
+use crate::support::{
+    account, data, endpoint, error_code, keys, t, write_accounts, write_endpoints,
+};
+use entity::enums::{AccountStatus, AssetType, EndpointKind, EndpointStatus, Provider};
+use entity::testing::TestDb;
+use entity::write::remove_unseen;
+use serde_json::{Value, json};
+
+const ACCOUNTS: &str = r#"
+query($filter: AccountFilter, $first: Int, $after: String, $last: Int, $before: String) {
+  accounts(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    edges { cursor node { key name } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"#;
+
+/// Ten AWS accounts `aws:a00`..`aws:a09`, with a GCP and an Azure one around them.
+async fn fill(db: &TestDb) {
+    let mut records: Vec<_> = (0..10)
+        .map(|i| {
+            account(
+                Provider::Aws,
+                &format!("a{i:02}"),
+                &format!("Account {i}"),
+                "o/r",
+            )
+        })
+        .collect();
+    records.push(account(
+        Provider::Gcp,
+        "proj-1",
+        "Project One",
+        "example.com",
+    ));
+    records.push(account(
+        Provider::Azure,
+        "sub-1",
+        "Subscription One",
+        "Tenant",
+    ));
+    write_accounts(db, t(0), records).await;
+}
+
+async fn list(db: &TestDb, vars: Value) -> Value {
+    let app = api::http::router(db.conn.clone());
+    data(&app, ACCOUNTS, vars).await["accounts"].clone()
+}
+
+fn aws(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("aws:a{i:02}")).collect()
+}
+
+async fn forward_pages_walk_the_whole_list_in_order(db: &TestDb) {
+    fill(db).await;
+    let filter = json!({ "provider": ["AWS"] });
+    let page1 = list(db, json!({ "filter": filter, "first": 4 })).await;
+    assert_eq!(keys(&page1), aws(0..4));
+    assert_eq!(page1["totalCount"], 10);
+    assert_eq!(page1["pageInfo"]["hasNextPage"], true);
+    assert_eq!(page1["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(
+        page1["pageInfo"]["startCursor"],
+        page1["edges"][0]["cursor"]
+    );
+
+    let page2 = list(
+        db,
+        json!({ "filter": filter, "first": 4, "after": page1["pageInfo"]["endCursor"] }),
+    )
+    .await;
+    assert_eq!(keys(&page2), aws(4..8));
+    assert_eq!(page2["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(page2["pageInfo"]["hasNextPage"], true);
+
+    let page3 = list(
+        db,
+        json!({ "filter": filter, "first": 4, "after": page2["pageInfo"]["endCursor"] }),
+    )
+    .await;
+    assert_eq!(keys(&page3), aws(8..10));
+    assert_eq!(page3["pageInfo"]["hasNextPage"], false);
+
+    // A cursor at the very end gives an empty page that knows what lies behind it.
+    let past_end = list(
+        db,
+        json!({ "filter": filter, "first": 4, "after": page3["pageInfo"]["endCursor"] }),
+    )
+    .await;
+    assert_eq!(keys(&past_end), Vec::<String>::new());
+    assert_eq!(past_end["pageInfo"]["hasNextPage"], false);
+    assert_eq!(past_end["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(past_end["pageInfo"]["endCursor"], Value::Null);
+}
+
+async fn backward_pages_walk_from_the_end(db: &TestDb) {
+    fill(db).await;
+    let filter = json!({ "provider": ["AWS"] });
+    let last = list(db, json!({ "filter": filter, "last": 3 })).await;
+    assert_eq!(keys(&last), aws(7..10));
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(last["pageInfo"]["hasNextPage"], false);
+
+    let before = list(
+        db,
+        json!({ "filter": filter, "last": 3, "before": last["pageInfo"]["startCursor"] }),
+    )
+    .await;
+    assert_eq!(keys(&before), aws(4..7));
+    assert_eq!(before["pageInfo"]["hasNextPage"], true);
+    assert_eq!(before["pageInfo"]["hasPreviousPage"], true);
+
+    // Before the first row: nothing, and nothing earlier.
+    let first = list(db, json!({ "filter": filter, "first": 1 })).await;
+    let none = list(
+        db,
+        json!({ "filter": filter, "last": 3, "before": first["pageInfo"]["startCursor"] }),
+    )
+    .await;
+    assert!(keys(&none).is_empty());
+    assert_eq!(none["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(none["pageInfo"]["hasNextPage"], true);
+
+    // A window between two cursors.
+    let between = list(
+        db,
+        json!({ "filter": filter, "first": 10, "after": first["pageInfo"]["endCursor"], "before": last["pageInfo"]["startCursor"] }),
+    )
+    .await;
+    assert_eq!(keys(&between), aws(1..7));
+}
+
+async fn bad_page_arguments_are_bad_user_input(db: &TestDb) {
+    fill(db).await;
+    let app = api::http::router(db.conn.clone());
+    for (vars, field) in [
+        (json!({ "first": -1 }), "first"),
+        (json!({ "first": 501 }), "first"),
+        (json!({ "last": 1000 }), "last"),
+        (json!({ "first": 1, "last": 1 }), "last"),
+        (json!({ "after": "not-a-cursor" }), "after"),
+        (json!({ "before": "Zm9vOmJhcg" }), "before"),
+    ] {
+        let (code, message) = error_code(&app, ACCOUNTS, vars.clone()).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{vars}: {message}");
+        assert!(message.contains(field), "{vars}: {message}");
+    }
+    // A well-formed cursor whose key cannot belong to the list is refused as well.
+    let (code, message) = error_code(
+        &app,
+        "query($a: String) { collectorRuns(after: $a) { totalCount } }",
+        json!({ "a": cursor_of("aws:a01") }),
+    )
+    .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+}
+
+/// A cursor as the API encodes it (base64url of `c:<key>`), for cross-list checks.
+fn cursor_of(key: &str) -> String {
+    api::graphql::page::encode_cursor(key)
+}
+
+async fn every_account_filter_narrows_the_list(db: &TestDb) {
+    let mut payments = account(
+        Provider::Aws,
+        "111",
+        "Payments Prod",
+        "o-1/r-1/Prod/Payments",
+    );
+    payments.tags = [
+        ("team".to_owned(), "payments".to_owned()),
+        ("env".to_owned(), "prod".to_owned()),
+    ]
+    .into();
+    let mut production = account(
+        Provider::Aws,
+        "222",
+        "Production Tools",
+        "o-1/r-1/Production",
+    );
+    production.tags = [("team".to_owned(), "tools".to_owned())].into();
+    production.status = AccountStatus::Suspended;
+    let mut prod = account(Provider::Aws, "333", "prod root 100%_done", "o-1/r-1/Prod");
+    prod.tags = [("env".to_owned(), "prod".to_owned())].into();
+    let mut project = account(Provider::Gcp, "proj", "Data Project", "example.com/Prod");
+    project.scope = "organizations/1".into();
+    write_accounts(db, t(0), vec![payments, production, prod]).await;
+    write_accounts(db, t(30), vec![project]).await;
+
+    let cases = [
+        (json!({ "provider": ["GCP"] }), vec!["gcp:proj"]),
+        (
+            json!({ "provider": ["AWS", "GCP"] }),
+            vec!["aws:111", "aws:222", "aws:333", "gcp:proj"],
+        ),
+        (json!({ "status": ["SUSPENDED"] }), vec!["aws:222"]),
+        (
+            json!({ "status": ["ACTIVE", "DELETED"], "provider": ["AWS"] }),
+            vec!["aws:111", "aws:333"],
+        ),
+        (
+            json!({ "nameContains": "PROD" }),
+            vec!["aws:111", "aws:222", "aws:333"],
+        ),
+        // LIKE wildcards in the needle are literal.
+        (json!({ "nameContains": "100%_" }), vec!["aws:333"]),
+        (json!({ "nameContains": "%" }), vec!["aws:333"]),
+        (
+            json!({ "orgPathPrefix": "o-1/r-1/Prod" }),
+            vec!["aws:111", "aws:333"],
+        ),
+        (
+            json!({ "orgPathPrefix": "o-1/r-1/Prod/" }),
+            vec!["aws:111", "aws:333"],
+        ),
+        (
+            json!({ "orgPathPrefix": "o-1/r-1/Prod/Payments" }),
+            vec!["aws:111"],
+        ),
+        (json!({ "orgPathPrefix": "o-1/r-1/Pro" }), vec![]),
+        (
+            json!({ "tag": [{ "key": "env" }] }),
+            vec!["aws:111", "aws:333"],
+        ),
+        (
+            json!({ "tag": [{ "key": "team", "value": "tools" }] }),
+            vec!["aws:222"],
+        ),
+        (
+            json!({ "tag": [{ "key": "env", "value": "prod" }, { "key": "team" }] }),
+            vec!["aws:111"],
+        ),
+        (
+            json!({ "tag": [{ "key": "team", "value": "nobody" }] }),
+            vec![],
+        ),
+        (json!({ "scope": ["organizations/1"] }), vec!["gcp:proj"]),
+        (json!({ "seenSince": t(10).to_rfc3339() }), vec!["gcp:proj"]),
+        (json!({ "provider": [] }), vec![]),
+    ];
+    for (filter, expected) in cases {
+        let page = list(db, json!({ "filter": filter })).await;
+        assert_eq!(keys(&page), expected, "filter {filter}");
+        assert_eq!(
+            page["totalCount"],
+            expected.len(),
+            "totalCount for {filter}"
+        );
+    }
+
+    let app = api::http::router(db.conn.clone());
+    for filter in [
+        json!({ "nameContains": "x".repeat(300) }),
+        json!({ "orgPathPrefix": "/" }),
+        json!({ "tag": vec![json!({ "key": "k" }); 17] }),
+    ] {
+        let (code, message) = error_code(&app, ACCOUNTS, json!({ "filter": filter })).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    }
+    let (code, message) =
+        error_code(&app, ACCOUNTS, json!({ "filter": { "provider": ["OCI"] } })).await;
+    assert_eq!(code, "BAD_USER_INPUT", "an unknown enum value: {message}");
+}
+
+async fn removed_accounts_show_only_when_asked(db: &TestDb) {
+    let run1 = write_accounts(
+        db,
+        t(0),
+        vec![
+            account(Provider::Aws, "1", "Kept", "o"),
+            account(Provider::Aws, "2", "Gone", "o"),
+        ],
+    )
+    .await;
+    let run2 = write_accounts(db, t(15), vec![account(Provider::Aws, "1", "Kept", "o")]).await;
+    assert_ne!(run1, run2);
+    remove_unseen(&db.conn, run2, t(15), AssetType::CloudAccount, "o-test")
+        .await
+        .expect("remove");
+    assert_eq!(keys(&list(db, json!({})).await), vec!["aws:1"]);
+    assert_eq!(
+        keys(&list(db, json!({ "filter": { "includeRemoved": true } })).await),
+        vec!["aws:1", "aws:2"]
+    );
+}
+
+async fn endpoint_filters_narrow_the_list(db: &TestDb) {
+    let mut labelled = endpoint(
+        "grafana-central",
+        EndpointKind::Grafana,
+        EndpointStatus::Up,
+        "https://grafana.example.com",
+    );
+    labelled.labels = [("team".to_owned(), "platform".to_owned())].into();
+    let mut discovered = endpoint(
+        "prom-b",
+        EndpointKind::Prometheus,
+        EndpointStatus::Down,
+        "http://10.0.0.2:9090",
+    );
+    discovered.origin = entity::enums::Origin::Collector;
+    discovered.scope = "grafana-central".into();
+    write_endpoints(
+        db,
+        vec![
+            endpoint(
+                "prom-a",
+                EndpointKind::Prometheus,
+                EndpointStatus::Up,
+                "https://PROM-A.example.com",
+            ),
+            discovered,
+            labelled,
+        ],
+    )
+    .await;
+    let app = api::http::router(db.conn.clone());
+    let query = r#"query($filter: EndpointFilter) {
+        monitoringEndpoints(filter: $filter) { totalCount edges { node { key } } } }"#;
+    let cases = [
+        (json!({}), vec!["grafana-central", "prom-a", "prom-b"]),
+        (json!({ "kind": ["PROMETHEUS"] }), vec!["prom-a", "prom-b"]),
+        (
+            json!({ "status": ["DOWN", "UNAUTHORIZED"] }),
+            vec!["prom-b"],
+        ),
+        (json!({ "urlContains": "prom-a.EXAMPLE" }), vec!["prom-a"]),
+        (json!({ "origin": ["COLLECTOR"] }), vec!["prom-b"]),
+        (
+            json!({ "label": [{ "key": "team", "value": "platform" }] }),
+            vec!["grafana-central"],
+        ),
+        (json!({ "scope": ["grafana-central"] }), vec!["prom-b"]),
+    ];
+    for (filter, expected) in cases {
+        let page = data(&app, query, json!({ "filter": filter })).await;
+        assert_eq!(
+            keys(&page["monitoringEndpoints"]),
+            expected,
+            "filter {filter}"
+        );
+    }
+}
+
+async fn collector_runs_list_newest_first(db: &TestDb) {
+    for minute in [0, 15, 30] {
+        write_accounts(db, t(minute), vec![account(Provider::Aws, "1", "A", "o")]).await;
+    }
+    let app = api::http::router(db.conn.clone());
+    let query = r#"query($after: String) { collectorRuns(first: 2, after: $after) {
+        totalCount edges { node { startedAt collector status } } pageInfo { hasNextPage endCursor } } }"#;
+    let page1 = data(&app, query, json!({})).await["collectorRuns"].clone();
+    let started: Vec<_> = page1["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["startedAt"].clone())
+        .collect();
+    assert_eq!(
+        started,
+        vec![json!(t(30).to_rfc3339()), json!(t(15).to_rfc3339())]
+    );
+    assert_eq!(page1["totalCount"], 3);
+    assert_eq!(page1["pageInfo"]["hasNextPage"], true);
+    let page2 = data(
+        &app,
+        query,
+        json!({ "after": page1["pageInfo"]["endCursor"] }),
+    )
+    .await["collectorRuns"]
+        .clone();
+    assert_eq!(page2["edges"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page2["pageInfo"]["hasNextPage"], false);
+}
+
+entity::on_both_backends!(
+    forward_pages_walk_the_whole_list_in_order,
+    backward_pages_walk_from_the_end,
+    bad_page_arguments_are_bad_user_input,
+    every_account_filter_narrows_the_list,
+    removed_accounts_show_only_when_asked,
+    endpoint_filters_narrow_the_list,
+    collector_runs_list_newest_first,
+);

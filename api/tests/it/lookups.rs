@@ -1,0 +1,254 @@
+//! Single-object lookups, `node`, provenance through the DataLoader, the summary.
+
+use crate::support::{account, data, endpoint, error_code, t, write_accounts, write_endpoints};
+use entity::enums::{EndpointKind, EndpointStatus, Provider};
+use entity::testing::TestDb;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+async fn node_round_trips_every_type(db: &TestDb) {
+    let run = write_accounts(
+        db,
+        t(0),
+        vec![account(Provider::Gcp, "proj-1", "Project", "example.com")],
+    )
+    .await;
+    write_endpoints(
+        db,
+        vec![endpoint(
+            "prom-a",
+            EndpointKind::Prometheus,
+            EndpointStatus::Up,
+            "https://p",
+        )],
+    )
+    .await;
+    let app = api::http::router(db.conn.clone());
+    let ids = data(
+        &app,
+        "{ accounts { nodes { id } } monitoringEndpoints { nodes { id } } collectorRuns { nodes { id } } }",
+        json!({}),
+    )
+    .await;
+    let query = r#"query($id: ID!) { node(id: $id) {
+        __typename id
+        ... on CloudAccount { key nativeId provider }
+        ... on MonitoringEndpoint { key kind }
+        ... on CollectorRun { collector seen }
+    } }"#;
+    let account_id = ids["accounts"]["nodes"][0]["id"].clone();
+    let node = data(&app, query, json!({ "id": account_id })).await["node"].clone();
+    assert_eq!(node["__typename"], "CloudAccount");
+    assert_eq!(node["id"], account_id);
+    assert_eq!(
+        (
+            node["key"].as_str(),
+            node["nativeId"].as_str(),
+            node["provider"].as_str()
+        ),
+        (Some("gcp:proj-1"), Some("proj-1"), Some("GCP"))
+    );
+
+    let endpoint_id = ids["monitoringEndpoints"]["nodes"][0]["id"].clone();
+    let node = data(&app, query, json!({ "id": endpoint_id })).await["node"].clone();
+    assert_eq!(
+        (node["__typename"].as_str(), node["key"].as_str()),
+        (Some("MonitoringEndpoint"), Some("prom-a"))
+    );
+
+    let run_id = ids["collectorRuns"]["nodes"][0]["id"].clone();
+    let node = data(&app, query, json!({ "id": run_id })).await["node"].clone();
+    assert_eq!(node["__typename"], "CollectorRun");
+    assert_eq!(node["id"], run_id);
+    assert!(run > 0);
+
+    // Ids are opaque: none of them shows the native id.
+    assert!(!account_id.as_str().unwrap_or_default().contains("proj-1"));
+}
+
+async fn lookups_of_missing_things_are_null_and_bad_ids_are_bad_input(db: &TestDb) {
+    write_accounts(db, t(0), vec![account(Provider::Aws, "1", "A", "o")]).await;
+    let app = api::http::router(db.conn.clone());
+    let by_native = data(
+        &app,
+        r#"{ a: account(provider: AWS, nativeId: "1") { key } b: account(provider: AWS, nativeId: "2") { key } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(by_native, json!({ "a": { "key": "aws:1" }, "b": null }));
+
+    let ids = data(&app, "{ accounts { nodes { id } } }", json!({})).await;
+    let id = ids["accounts"]["nodes"][0]["id"].clone();
+    let by_id = data(
+        &app,
+        "query($id: ID) { account(id: $id) { key } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(by_id["account"]["key"], "aws:1");
+
+    for (query, vars) in [
+        (
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": "garbage!" }),
+        ),
+        (
+            "query($id: ID) { account(id: $id) { key } }",
+            json!({ "id": "Q2xvdWRBY2NvdW50" }),
+        ),
+        ("{ account { key } }", json!({})),
+        (r#"{ account(provider: AWS) { key } }"#, json!({})),
+        // An endpoint id where an account id belongs.
+        (
+            "query($id: ID!) { monitoringEndpoint(id: $id) { key } }",
+            json!({ "id": id }),
+        ),
+        ("{ accounts(first: ) { totalCount } }", json!({})),
+        ("{ accounts { noSuchField } }", json!({})),
+    ] {
+        let (code, message) = error_code(&app, query, vars.clone()).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{query} {vars}: {message}");
+    }
+}
+
+async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
+    // Twenty accounts written by five different runs.
+    for batch in 0..5 {
+        let records = (0..4)
+            .map(|i| account(Provider::Aws, &format!("{batch}{i}"), "A", "o"))
+            .collect();
+        write_accounts(db, t(batch), records).await;
+    }
+    let run_queries = Arc::new(AtomicUsize::new(0));
+    let mut conn = db.conn.clone();
+    let counter = run_queries.clone();
+    conn.set_metric_callback(move |info| {
+        if info.statement.sql.contains("FROM \"collector_runs\"") {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let app = api::http::router(conn);
+    let page = data(
+        &app,
+        "{ accounts(first: 20) { nodes { key lastRun { id collector startedAt status } } } }",
+        json!({}),
+    )
+    .await;
+    let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 20);
+    assert!(nodes.iter().all(|n| n["lastRun"]["collector"] == "test"));
+    let distinct: std::collections::HashSet<_> =
+        nodes.iter().map(|n| n["lastRun"]["id"].clone()).collect();
+    assert_eq!(distinct.len(), 5);
+    assert_eq!(
+        run_queries.load(Ordering::SeqCst),
+        1,
+        "runs must load in one batch, not per account"
+    );
+}
+
+async fn account_fields_resolve_from_the_stored_record(db: &TestDb) {
+    let mut record = account(Provider::Azure, "6f1c", "Retail", "Tenant/Corp");
+    record.tags = [
+        ("b".to_owned(), "2".to_owned()),
+        ("a".to_owned(), "1".to_owned()),
+    ]
+    .into();
+    record.raw_status = Some("Warned".into());
+    record.region_residency = Some("westeurope".into());
+    write_accounts(db, t(0), vec![record]).await;
+    let app = api::http::router(db.conn.clone());
+    let node = data(
+        &app,
+        r#"{ account(provider: AZURE, nativeId: "6f1c") {
+            name orgPath ancestors { id name kind } parent status rawStatus regionResidency
+            tags { key value } scope source firstSeenAt lastSeenAt removedAt provenance raw } }"#,
+        json!({}),
+    )
+    .await["account"]
+        .clone();
+    let at = t(0).to_rfc3339();
+    assert_eq!(
+        node,
+        json!({
+            "name": "Retail", "orgPath": "Tenant/Corp",
+            "ancestors": [{ "id": "root", "name": "Root", "kind": "root" }], "parent": "root",
+            "status": "ACTIVE", "rawStatus": "Warned", "regionResidency": "westeurope",
+            "tags": [{ "key": "a", "value": "1" }, { "key": "b", "value": "2" }],
+            "scope": "o-test", "source": "test/0", "firstSeenAt": at, "lastSeenAt": at,
+            "removedAt": null, "provenance": { "api": "test" }, "raw": { "id": "6f1c" },
+        })
+    );
+}
+
+async fn summary_counts_present_assets_and_latest_runs(db: &TestDb) {
+    write_accounts(
+        db,
+        t(0),
+        vec![
+            account(Provider::Aws, "1", "A", "o"),
+            account(Provider::Gcp, "p", "P", "o"),
+        ],
+    )
+    .await;
+    write_accounts(db, t(15), vec![account(Provider::Aws, "2", "B", "o")]).await;
+    write_endpoints(
+        db,
+        vec![
+            endpoint(
+                "a",
+                EndpointKind::Prometheus,
+                EndpointStatus::Up,
+                "https://a",
+            ),
+            endpoint(
+                "b",
+                EndpointKind::Prometheus,
+                EndpointStatus::Up,
+                "https://b",
+            ),
+            endpoint(
+                "c",
+                EndpointKind::Grafana,
+                EndpointStatus::Down,
+                "https://c",
+            ),
+        ],
+    )
+    .await;
+    let app = api::http::router(db.conn.clone());
+    let summary = data(
+        &app,
+        "{ inventorySummary { accounts { provider status count } endpoints { kind status count } latestRuns { collector scope startedAt } } }",
+        json!({}),
+    )
+    .await["inventorySummary"]
+        .clone();
+    assert_eq!(
+        summary["accounts"],
+        json!([
+            { "provider": "AWS", "status": "ACTIVE", "count": 2 },
+            { "provider": "GCP", "status": "ACTIVE", "count": 1 },
+        ])
+    );
+    assert_eq!(
+        summary["endpoints"],
+        json!([
+            { "kind": "GRAFANA", "status": "DOWN", "count": 1 },
+            { "kind": "PROMETHEUS", "status": "UP", "count": 2 },
+        ])
+    );
+    assert_eq!(
+        summary["latestRuns"],
+        json!([{ "collector": "test", "scope": "o-test", "startedAt": t(15).to_rfc3339() }])
+    );
+}
+
+entity::on_both_backends!(
+    node_round_trips_every_type,
+    lookups_of_missing_things_are_null_and_bad_ids_are_bad_input,
+    last_run_resolves_in_one_query_per_page,
+    account_fields_resolve_from_the_stored_record,
+    summary_counts_present_assets_and_latest_runs,
+);
