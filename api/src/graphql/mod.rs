@@ -23,10 +23,12 @@ pub use run::RunLoader;
 
 pub type InventorySchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Deepest query accepted (a connection to a node's run is depth 5).
-pub const MAX_DEPTH: usize = 12;
-/// Most fields one query may select, counted across the whole document.
-pub const MAX_COMPLEXITY: usize = 1_000;
+/// Deepest query accepted. Our own data is at most 5 levels deep (a connection's node's run);
+/// GraphiQL's introspection query, which these limits apply to as well, needs 13.
+pub const MAX_DEPTH: usize = 16;
+/// Most fields one query may select, counted across the whole document (the introspection
+/// query counts about 200).
+pub const MAX_COMPLEXITY: usize = 2_000;
 
 fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
     Schema::build(Query, EmptyMutation, EmptySubscription)
