@@ -62,6 +62,12 @@ async fn graphiql_renders_offline_in_chromium() {
         String::from_utf8_lossy(&output.stderr)
     );
     // The editor splits the start query into one element per token.
-    assert!(dom.contains(">inventorySummary<"), "the start query is missing");
-    assert!(!dom.contains("nested too deep") && !dom.contains("too complex"), "introspection was refused: {dom}");
+    assert!(
+        dom.contains(">inventorySummary<"),
+        "the start query is missing"
+    );
+    assert!(
+        !dom.contains("nested too deep") && !dom.contains("too complex"),
+        "introspection was refused: {dom}"
+    );
 }

@@ -1,0 +1,318 @@
+//! The one write path. Collectors, the file importer and the API's mutation all write here,
+//! so every row gets the same bookkeeping: first/last seen, the run that saw it, provenance,
+//! and an `asset_changes` row for every real change (none when nothing changed).
+//!
+//! Each call is one transaction: a batch lands whole or not at all.
+
+mod history;
+mod tracked;
+
+use crate::enums::{AssetType, ChangeKind};
+use crate::error::StoreError;
+use crate::record::{AccountRecord, EndpointRecord};
+use crate::{cloud_account, monitoring_endpoint};
+use chrono::{DateTime, Utc};
+use history::{change_row, classify, insert_changes};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, TransactionSession, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use tracked::{Tracked, account_model, endpoint_model};
+
+/// Rows per statement: far below the bind-parameter limits of both backends
+/// (SQLite 32,766, PostgreSQL 65,535) at ~20 columns a row.
+const CHUNK: usize = 500;
+
+/// Who is writing and when. Every change row names the run or the person.
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    pub run_id: Option<i64>,
+    pub actor: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl WriteContext {
+    /// A collector run writing what it saw.
+    pub fn run(run_id: i64, at: DateTime<Utc>) -> Self {
+        Self {
+            run_id: Some(run_id),
+            actor: None,
+            at,
+        }
+    }
+
+    /// A person writing through the API.
+    pub fn actor(actor: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self {
+            run_id: None,
+            actor: Some(actor.into()),
+            at,
+        }
+    }
+}
+
+/// What one write did, row by row.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub restored: u64,
+    pub unchanged: u64,
+    pub removed: u64,
+}
+
+impl WriteCounts {
+    pub fn add(&mut self, other: WriteCounts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.restored += other.restored;
+        self.unchanged += other.unchanged;
+        self.removed += other.removed;
+    }
+}
+
+/// Inserts or updates accounts. Writing the same records twice changes nothing but
+/// `last_seen_at`, `last_run_id` and provenance; a removed account that is seen again is
+/// restored.
+pub async fn upsert_accounts<C>(
+    db: &C,
+    ctx: &WriteContext,
+    records: Vec<AccountRecord>,
+) -> Result<WriteCounts, StoreError>
+where
+    C: TransactionTrait,
+{
+    let records = last_wins(records, AccountRecord::id);
+    if let Some(bad) = records.iter().find(|r| r.native_id.trim().is_empty()) {
+        return Err(StoreError::InvalidRecord {
+            id: bad.id(),
+            reason: "native id is empty".into(),
+        });
+    }
+    upsert(db, ctx, &records, AccountRecord::id, account_model).await
+}
+
+/// Inserts or updates monitoring endpoints, with the same guarantees as [`upsert_accounts`].
+/// `created_by` is kept from the first write; `updated_by` names the latest actor.
+pub async fn upsert_endpoints<C>(
+    db: &C,
+    ctx: &WriteContext,
+    records: Vec<EndpointRecord>,
+) -> Result<WriteCounts, StoreError>
+where
+    C: TransactionTrait,
+{
+    let records = last_wins(records, |r| r.id.clone());
+    if let Some(bad) = records
+        .iter()
+        .find(|r| r.id.trim().is_empty() || r.url.trim().is_empty())
+    {
+        return Err(StoreError::InvalidRecord {
+            id: bad.id.clone(),
+            reason: "id and url must not be empty".into(),
+        });
+    }
+    upsert(db, ctx, &records, |r| r.id.clone(), endpoint_model).await
+}
+
+/// The shared upsert: per chunk, read the stored rows, decide the history, then write rows
+/// and history in two statements; all chunks in one transaction.
+async fn upsert<C, R, M>(
+    db: &C,
+    ctx: &WriteContext,
+    records: &[R],
+    key: impl Fn(&R) -> String,
+    model: impl Fn(&R, &WriteContext, Option<&M>) -> M,
+) -> Result<WriteCounts, StoreError>
+where
+    C: TransactionTrait,
+    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
+{
+    let txn = db.begin().await?;
+    let mut counts = WriteCounts::default();
+    for chunk in records.chunks(CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(&key).collect();
+        let existing: HashMap<String, M> = M::Entity::find()
+            .filter(M::id_column().is_in(ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|m| (m.key().to_owned(), m))
+            .collect();
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut changes = Vec::new();
+        for record in chunk {
+            let old = existing.get(&key(record));
+            let new = model(record, ctx, old);
+            let change = classify(old.map(|o| (o.fields(), o.is_removed())), new.fields());
+            counts.count(change.as_ref().map(|(kind, _)| *kind));
+            if let Some((kind, fields)) = change {
+                changes.push(change_row(ctx, M::ASSET, new.key(), kind, fields));
+            }
+            rows.push(new.into_active_model().reset_all());
+        }
+        M::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(M::id_column())
+                    .update_columns(M::update_columns())
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        insert_changes(&txn, changes).await?;
+    }
+    txn.commit().await?;
+    Ok(counts)
+}
+
+/// After a complete read of `scope`, marks every asset of that scope that this run did not
+/// see as removed. Only a run that read its source completely may call this: a partial read
+/// would wipe what it failed to see.
+pub async fn remove_unseen<C>(
+    db: &C,
+    run_id: i64,
+    at: DateTime<Utc>,
+    asset: AssetType,
+    scope: &str,
+) -> Result<u64, StoreError>
+where
+    C: TransactionTrait,
+{
+    let ctx = WriteContext::run(run_id, at);
+    match asset {
+        AssetType::CloudAccount => {
+            remove_where::<cloud_account::Model, _>(
+                db,
+                &ctx,
+                unseen::<cloud_account::Model>(run_id, scope),
+            )
+            .await
+        }
+        AssetType::MonitoringEndpoint => {
+            remove_where::<monitoring_endpoint::Model, _>(
+                db,
+                &ctx,
+                unseen::<monitoring_endpoint::Model>(run_id, scope),
+            )
+            .await
+        }
+    }
+}
+
+/// Rows of `scope` that run `run_id` did not write.
+fn unseen<M: Tracked>(run_id: i64, scope: &str) -> Condition {
+    Condition::all().add(M::scope_column().eq(scope)).add(
+        Condition::any()
+            .add(M::last_run_column().is_null())
+            .add(M::last_run_column().ne(run_id)),
+    )
+}
+
+/// Marks the named assets removed (a person retiring an endpoint, say). Already removed or
+/// unknown ids are left alone; returns how many were removed now.
+pub async fn remove<C>(
+    db: &C,
+    ctx: &WriteContext,
+    asset: AssetType,
+    ids: &[String],
+) -> Result<u64, StoreError>
+where
+    C: TransactionTrait,
+{
+    let ids = ids.iter().cloned();
+    match asset {
+        AssetType::CloudAccount => {
+            let named = Condition::all().add(cloud_account::Column::Id.is_in(ids));
+            remove_where::<cloud_account::Model, _>(db, ctx, named).await
+        }
+        AssetType::MonitoringEndpoint => {
+            let named = Condition::all().add(monitoring_endpoint::Column::Id.is_in(ids));
+            remove_where::<monitoring_endpoint::Model, _>(db, ctx, named).await
+        }
+    }
+}
+
+async fn remove_where<M, C>(
+    db: &C,
+    ctx: &WriteContext,
+    condition: Condition,
+) -> Result<u64, StoreError>
+where
+    M: Tracked,
+    C: TransactionTrait,
+{
+    let txn = db.begin().await?;
+    let ids: Vec<String> = M::Entity::find()
+        .select_only()
+        .column(M::id_column())
+        .filter(condition)
+        .filter(M::removed_at_column().is_null())
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    for chunk in ids.chunks(CHUNK) {
+        M::Entity::update_many()
+            .col_expr(M::removed_at_column(), Expr::value(ctx.at))
+            .filter(M::id_column().is_in(chunk.iter().cloned()))
+            .exec(&txn)
+            .await?;
+        let changes = chunk
+            .iter()
+            .map(|asset_id| {
+                let mut fields = Map::new();
+                fields.insert(
+                    "removed_at".into(),
+                    json!({ "old": Value::Null, "new": ctx.at }),
+                );
+                change_row(ctx, M::ASSET, asset_id, ChangeKind::Removed, fields)
+            })
+            .collect();
+        insert_changes(&txn, changes).await?;
+    }
+    txn.commit().await?;
+    Ok(ids.len() as u64)
+}
+
+impl WriteCounts {
+    fn count(&mut self, change: Option<ChangeKind>) {
+        match change {
+            Some(ChangeKind::Created) => self.created += 1,
+            Some(ChangeKind::Updated) => self.updated += 1,
+            Some(ChangeKind::Restored) => self.restored += 1,
+            Some(ChangeKind::Removed) => self.removed += 1,
+            None => self.unchanged += 1,
+        }
+    }
+}
+
+/// Keeps the last record per id, in first-seen order: one statement cannot upsert a row
+/// twice on PostgreSQL, and the newest observation is the one that counts.
+fn last_wins<T>(records: Vec<T>, id: impl Fn(&T) -> String) -> Vec<T> {
+    let mut position: HashMap<String, usize> = HashMap::with_capacity(records.len());
+    let mut out: Vec<T> = Vec::with_capacity(records.len());
+    for record in records {
+        match position.get(&id(&record)) {
+            Some(&at) => out[at] = record,
+            None => {
+                position.insert(id(&record), out.len());
+                out.push(record);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_record_per_id_wins_in_first_seen_order() {
+        let out = last_wins(vec![("a", 1), ("b", 2), ("a", 3)], |r| r.0.to_owned());
+        assert_eq!(out, vec![("a", 3), ("b", 2)]);
+    }
+}

@@ -1,0 +1,204 @@
+//! How the write path sees each table: key, bookkeeping columns, the observed fields whose
+//! change is history, and how a record becomes a row.
+
+use super::WriteContext;
+use super::history::Fields;
+use crate::enums::AssetType;
+use crate::record::{AccountRecord, EndpointRecord};
+use crate::{cloud_account, monitoring_endpoint};
+use sea_orm::EntityTrait;
+use serde_json::json;
+
+/// What the write path needs to know about a table whose rows it upserts.
+pub(super) trait Tracked: Sized {
+    type Entity: EntityTrait<Model = Self>;
+    const ASSET: AssetType;
+    fn id_column() -> <Self::Entity as EntityTrait>::Column;
+    fn scope_column() -> <Self::Entity as EntityTrait>::Column;
+    fn removed_at_column() -> <Self::Entity as EntityTrait>::Column;
+    fn last_run_column() -> <Self::Entity as EntityTrait>::Column;
+    /// Every column an upsert overwrites: all but the key and the first-write bookkeeping.
+    fn update_columns() -> Vec<<Self::Entity as EntityTrait>::Column>;
+    fn key(&self) -> &str;
+    fn is_removed(&self) -> bool;
+    /// The observed fields, the ones whose change is history.
+    fn fields(&self) -> Fields;
+}
+
+impl Tracked for cloud_account::Model {
+    type Entity = cloud_account::Entity;
+    const ASSET: AssetType = AssetType::CloudAccount;
+
+    fn id_column() -> cloud_account::Column {
+        cloud_account::Column::Id
+    }
+    fn scope_column() -> cloud_account::Column {
+        cloud_account::Column::Scope
+    }
+    fn removed_at_column() -> cloud_account::Column {
+        cloud_account::Column::RemovedAt
+    }
+    fn last_run_column() -> cloud_account::Column {
+        cloud_account::Column::LastRunId
+    }
+    fn update_columns() -> Vec<cloud_account::Column> {
+        use cloud_account::Column as C;
+        vec![
+            C::Name,
+            C::OrgPath,
+            C::Ancestors,
+            C::Parent,
+            C::Status,
+            C::RawStatus,
+            C::RegionResidency,
+            C::Tags,
+            C::Raw,
+            C::Scope,
+            C::Source,
+            C::LastSeenAt,
+            C::RemovedAt,
+            C::LastRunId,
+            C::Provenance,
+        ]
+    }
+    fn key(&self) -> &str {
+        &self.id
+    }
+    fn is_removed(&self) -> bool {
+        self.removed_at.is_some()
+    }
+    fn fields(&self) -> Fields {
+        vec![
+            ("name", json!(self.name)),
+            ("org_path", json!(self.org_path)),
+            ("ancestors", self.ancestors.clone()),
+            ("parent", json!(self.parent)),
+            ("status", json!(self.status)),
+            ("raw_status", json!(self.raw_status)),
+            ("region_residency", json!(self.region_residency)),
+            ("tags", self.tags.clone()),
+            ("raw", self.raw.clone()),
+            ("scope", json!(self.scope)),
+        ]
+    }
+}
+
+impl Tracked for monitoring_endpoint::Model {
+    type Entity = monitoring_endpoint::Entity;
+    const ASSET: AssetType = AssetType::MonitoringEndpoint;
+
+    fn id_column() -> monitoring_endpoint::Column {
+        monitoring_endpoint::Column::Id
+    }
+    fn scope_column() -> monitoring_endpoint::Column {
+        monitoring_endpoint::Column::Scope
+    }
+    fn removed_at_column() -> monitoring_endpoint::Column {
+        monitoring_endpoint::Column::RemovedAt
+    }
+    fn last_run_column() -> monitoring_endpoint::Column {
+        monitoring_endpoint::Column::LastRunId
+    }
+    fn update_columns() -> Vec<monitoring_endpoint::Column> {
+        use monitoring_endpoint::Column as C;
+        vec![
+            C::Kind,
+            C::Url,
+            C::AuthMode,
+            C::Status,
+            C::Version,
+            C::Raw,
+            C::Origin,
+            C::Labels,
+            C::Notes,
+            C::Scope,
+            C::UpdatedBy,
+            C::LastCheckedAt,
+            C::LastError,
+            C::RemovedAt,
+            C::LastRunId,
+            C::Provenance,
+        ]
+    }
+    fn key(&self) -> &str {
+        &self.id
+    }
+    fn is_removed(&self) -> bool {
+        self.removed_at.is_some()
+    }
+    fn fields(&self) -> Fields {
+        vec![
+            ("kind", json!(self.kind)),
+            ("url", json!(self.url)),
+            ("auth_mode", json!(self.auth_mode)),
+            ("status", json!(self.status)),
+            ("version", json!(self.version)),
+            ("raw", self.raw.clone()),
+            ("origin", json!(self.origin)),
+            ("labels", self.labels.clone()),
+            ("notes", json!(self.notes)),
+            ("scope", json!(self.scope)),
+        ]
+    }
+}
+
+pub(super) fn account_model(
+    r: &AccountRecord,
+    ctx: &WriteContext,
+    old: Option<&cloud_account::Model>,
+) -> cloud_account::Model {
+    cloud_account::Model {
+        id: r.id(),
+        provider: r.provider,
+        native_id: r.native_id.clone(),
+        name: r.name.clone(),
+        org_path: r.org_path.clone(),
+        ancestors: json!(r.ancestors),
+        parent: r.parent.clone(),
+        status: r.status,
+        raw_status: r.raw_status.clone(),
+        region_residency: r.region_residency.clone(),
+        tags: json!(r.tags),
+        raw: r.raw.clone(),
+        scope: r.scope.clone(),
+        source: r.source.clone(),
+        first_seen_at: old.map_or(ctx.at, |o| o.first_seen_at),
+        last_seen_at: ctx.at,
+        removed_at: None,
+        last_run_id: ctx.run_id,
+        provenance: r.provenance.clone(),
+    }
+}
+
+pub(super) fn endpoint_model(
+    r: &EndpointRecord,
+    ctx: &WriteContext,
+    old: Option<&monitoring_endpoint::Model>,
+) -> monitoring_endpoint::Model {
+    monitoring_endpoint::Model {
+        id: r.id.clone(),
+        kind: r.kind,
+        url: r.url.clone(),
+        auth_mode: r.auth_mode,
+        status: r.status,
+        version: r.version.clone(),
+        raw: r.raw.clone(),
+        origin: r.origin,
+        labels: json!(r.labels),
+        notes: r.notes.clone(),
+        scope: r.scope.clone(),
+        created_by: old.map_or(ctx.actor.clone(), |o| o.created_by.clone()),
+        updated_by: ctx
+            .actor
+            .clone()
+            .or_else(|| old.and_then(|o| o.updated_by.clone())),
+        first_seen_at: old.map_or(ctx.at, |o| o.first_seen_at),
+        last_checked_at: r
+            .last_checked_at
+            .or_else(|| old.and_then(|o| o.last_checked_at)),
+        last_error: r.last_error.clone(),
+        removed_at: None,
+        last_run_id: ctx.run_id.or_else(|| old.and_then(|o| o.last_run_id)),
+        provenance: r.provenance.clone(),
+    }
+}
