@@ -59,3 +59,41 @@ async fn up_down_up_on_postgres() {
         db.finish().await;
     }
 }
+
+/// The CHECK constraints hold even for rows written by hand, bypassing the entities.
+async fn enum_columns_refuse_unknown_values(db: &TestDb) {
+    use sea_orm::ConnectionTrait;
+    let insert = |id: &str, provider: &str, status: &str| {
+        format!(
+            "INSERT INTO cloud_accounts (id, provider, native_id, name, org_path, ancestors, \
+             status, tags, raw, scope, source, first_seen_at, last_seen_at, provenance) VALUES \
+             ('{id}', '{provider}', '{id}', 'n', '', '[]', '{status}', '{{}}', '{{}}', 's', 'hand', \
+             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '{{}}')"
+        )
+    };
+    db.conn
+        .execute_unprepared(&insert("1", "aws", "active"))
+        .await
+        .expect("a valid row is accepted");
+    assert!(
+        db.conn
+            .execute_unprepared(&insert("2", "oracle", "active"))
+            .await
+            .is_err()
+    );
+    assert!(
+        db.conn
+            .execute_unprepared(&insert("3", "aws", "ACTIVE"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        entity::cloud_account::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        1
+    );
+}
+
+entity::on_both_backends!(enum_columns_refuse_unknown_values);
