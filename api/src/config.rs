@@ -1,6 +1,7 @@
 //! Command line and environment. Every flag has an `INVENTORY_…` variable; `--help` lists
 //! them with these doc comments.
 
+use crate::graphql::limits;
 use clap::{Parser, Subcommand, ValueEnum};
 use entity::db::DatabaseArgs;
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (the default; the same flags work without the subcommand).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit (a Kubernetes Job before a rollout).
     Migrate {
         #[command(flatten)]
@@ -34,6 +35,15 @@ pub enum Command {
     },
     /// Print the GraphQL SDL (what `schema.graphql` holds) and exit.
     Schema,
+    /// Create a random API token and print it with its configuration line.
+    NewToken {
+        /// Who or what will use the token (recorded as `token:<name>` in history).
+        #[arg(long)]
+        name: String,
+        /// `viewer` reads; `editor` also seeds and retires endpoints.
+        #[arg(long, value_parser = ["viewer", "editor"])]
+        role: String,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -51,6 +61,106 @@ pub struct ServeArgs {
     /// write path when the database holds no assets yet.
     #[arg(long, env = "INVENTORY_SEED_FILE")]
     pub seed_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub limits: LimitsArgs,
+}
+
+/// Who may call the API.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AuthArgs {
+    /// Static API tokens: `name:role:sha256-hex` entries separated by commas or newlines
+    /// (`inventory-api new-token` makes one). Only hashes: never put a token here.
+    #[arg(long, env = "INVENTORY_API_TOKENS", hide_env_values = true)]
+    pub api_tokens: Option<String>,
+    /// A file with one `name:role:sha256-hex` entry per line (`#` comments allowed), e.g. a
+    /// mounted Kubernetes Secret.
+    #[arg(long, env = "INVENTORY_API_TOKENS_FILE")]
+    pub api_tokens_file: Option<PathBuf>,
+    /// Let requests without credentials read (never write). Off by default.
+    #[arg(long, env = "INVENTORY_ALLOW_ANONYMOUS_READ")]
+    pub allow_anonymous_read: bool,
+    /// OIDC issuer (`iss`) whose JWTs are accepted; turns JWT authentication on.
+    #[arg(long, env = "INVENTORY_OIDC_ISSUER", requires_all = ["oidc_audience", "oidc_jwks_url"])]
+    pub oidc_issuer: Option<String>,
+    /// Audience (`aud`) the JWTs must carry.
+    #[arg(long, env = "INVENTORY_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// Where the issuer publishes its signing keys (JWKS).
+    #[arg(long, env = "INVENTORY_OIDC_JWKS_URL")]
+    pub oidc_jwks_url: Option<url::Url>,
+    /// The JWT claim holding groups or roles.
+    #[arg(long, env = "INVENTORY_OIDC_ROLE_CLAIM", default_value = "groups")]
+    pub oidc_role_claim: String,
+    /// Claim values to roles: `group=editor,other=viewer`; the highest match wins, no match
+    /// means no access.
+    #[arg(
+        long,
+        env = "INVENTORY_OIDC_ROLE_MAP",
+        default_value = "inventory-editors=editor,inventory-viewers=viewer"
+    )]
+    pub oidc_role_map: String,
+    /// Fewest seconds between two JWKS fetches (an unknown `kid` triggers one).
+    #[arg(
+        long,
+        env = "INVENTORY_OIDC_JWKS_MIN_REFRESH_SECONDS",
+        default_value_t = 30
+    )]
+    pub oidc_jwks_min_refresh_seconds: u64,
+}
+
+/// What one request may cost. Each refusal is a `BAD_USER_INPUT` error that names the limit.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitsArgs {
+    /// Deepest query accepted (GraphiQL's introspection needs 13).
+    #[arg(long, env = "INVENTORY_MAX_QUERY_DEPTH", default_value_t = limits::DEFAULT_MAX_DEPTH)]
+    pub max_query_depth: usize,
+    /// Highest query complexity accepted: each field counts 1, list fields times the page
+    /// size asked for.
+    #[arg(long, env = "INVENTORY_MAX_QUERY_COMPLEXITY", default_value_t = limits::DEFAULT_MAX_COMPLEXITY)]
+    pub max_query_complexity: usize,
+    /// Most aliased fields in one query (aliases multiply work without adding depth).
+    #[arg(long, env = "INVENTORY_MAX_ALIASES", default_value_t = limits::DEFAULT_MAX_ALIASES)]
+    pub max_aliases: usize,
+    /// Largest `first`/`last` of a list.
+    #[arg(long, env = "INVENTORY_MAX_PAGE_SIZE", default_value_t = limits::DEFAULT_MAX_PAGE_SIZE)]
+    pub max_page_size: u64,
+    /// Largest request body in bytes.
+    #[arg(long, env = "INVENTORY_MAX_BODY_BYTES", default_value_t = limits::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Answer introspection queries (GraphiQL's docs and completion need it).
+    #[arg(long, env = "INVENTORY_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}
+
+impl Default for LimitsArgs {
+    fn default() -> Self {
+        Self::from_limits(limits::Limits::default(), limits::DEFAULT_MAX_BODY_BYTES)
+    }
+}
+
+impl LimitsArgs {
+    pub fn from_limits(l: limits::Limits, max_body_bytes: usize) -> Self {
+        Self {
+            max_query_depth: l.max_depth,
+            max_query_complexity: l.max_complexity,
+            max_aliases: l.max_aliases,
+            max_page_size: l.max_page_size,
+            max_body_bytes,
+            introspection: l.introspection,
+        }
+    }
+
+    pub fn limits(&self) -> limits::Limits {
+        limits::Limits {
+            max_depth: self.max_query_depth,
+            max_complexity: self.max_query_complexity,
+            max_aliases: self.max_aliases,
+            max_page_size: self.max_page_size,
+            introspection: self.introspection,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,6 +12,10 @@ pub enum ApiError {
     BadUserInput { field: String, message: String },
     /// The thing asked for does not exist.
     NotFound(String),
+    /// No credential, or one that was refused.
+    Unauthenticated,
+    /// A valid credential whose role does not allow this.
+    Forbidden,
     /// Something failed on our side; details were logged.
     Internal,
 }
@@ -30,6 +34,8 @@ impl ApiError {
         match self {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
             Self::Internal => "INTERNAL",
         }
     }
@@ -45,6 +51,10 @@ impl From<ApiError> for async_graphql::Error {
                     ext.set("field", field);
                 }),
             ApiError::NotFound(what) => async_graphql::Error::new(format!("{what} not found"))
+                .extend_with(|_, ext| ext.set("code", code)),
+            ApiError::Unauthenticated => async_graphql::Error::new("authentication required")
+                .extend_with(|_, ext| ext.set("code", code)),
+            ApiError::Forbidden => async_graphql::Error::new("not allowed for this credential")
                 .extend_with(|_, ext| ext.set("code", code)),
             ApiError::Internal => async_graphql::Error::new("internal error")
                 .extend_with(|_, ext| ext.set("code", code)),

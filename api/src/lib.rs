@@ -6,6 +6,7 @@
 //! DDL (`migration`), or anything that talks to a cloud (`collectors`).
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod graphql;

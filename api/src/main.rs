@@ -9,7 +9,7 @@ use std::io::Write;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     api::telemetry::init(cli.log_format);
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Serve(args) => {
             api::app::Application::build(&args)
                 .await?
@@ -22,6 +22,19 @@ async fn main() -> anyhow::Result<()> {
                 .context("opening the database")?;
             migration::up(&db).await.context("applying migrations")?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::NewToken { name, role } => {
+            let token = api::auth::new_token().context("reading randomness for the token")?;
+            let line = format!("{name}:{role}:{}", api::auth::hash_hex(&token));
+            api::auth::StaticTokens::parse(&line).context("the name is not usable")?;
+            let text = format!(
+                "token (give it to {name}; it is shown only this once):\n{token}\n\n\
+                 configuration entry (INVENTORY_API_TOKENS or the token file):\n{line}\n"
+            );
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .context("writing the token")?;
             Ok(())
         }
         Command::Schema => {

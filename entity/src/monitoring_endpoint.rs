@@ -21,6 +21,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub labels: Json,
     pub notes: Option<String>,
+    /// Where collectors find the credential: `env:NAME` or `file:/path`. Never the secret.
+    pub secret_ref: Option<String>,
     /// `manual` for rows seeded by people, otherwise the collector's scope.
     pub scope: String,
     pub created_by: Option<String>,

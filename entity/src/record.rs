@@ -61,6 +61,11 @@ pub fn account_id(provider: Provider, native_id: &str) -> String {
 }
 
 /// A Prometheus or Grafana server as a person or a collector describes it.
+///
+/// People own what they describe (kind, URL, auth mode, secret reference, labels, notes);
+/// collectors own what they observe (status, version, raw, last check, last error). The write
+/// path takes each side's fields from its own writer and keeps the other side's as stored, so
+/// a probe never overwrites a person's labels and a person never fakes a status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointRecord {
@@ -81,6 +86,9 @@ pub struct EndpointRecord {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub notes: Option<String>,
+    /// Where collectors find the credential (`env:NAME` or `file:/path`), never the secret.
+    #[serde(default)]
+    pub secret_ref: Option<String>,
     /// `manual` for seeded rows; a collector's scope for discovered ones.
     #[serde(default = "default_endpoint_scope")]
     pub scope: String,

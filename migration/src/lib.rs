@@ -9,6 +9,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_inventory;
+mod m20261129_000002_endpoint_secret_ref;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -16,7 +17,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_create_inventory::Migration)]
+        vec![
+            Box::new(m20261128_000001_create_inventory::Migration),
+            Box::new(m20261129_000002_endpoint_secret_ref::Migration),
+        ]
     }
 }
 

@@ -56,6 +56,10 @@ impl MonitoringEndpoint {
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// Where collectors find the credential (`env:NAME` or `file:/path`); never the secret.
+    async fn secret_ref(&self) -> Option<&str> {
+        self.0.secret_ref.as_deref()
+    }
     /// `manual` for seeded endpoints, otherwise the collector scope that found it.
     async fn scope(&self) -> &str {
         &self.0.scope

@@ -5,8 +5,11 @@
 mod account;
 mod common;
 mod endpoint;
+mod endpoint_input;
 mod enums;
 pub mod id;
+pub mod limits;
+mod mutation;
 mod node;
 pub mod page;
 mod query;
@@ -15,31 +18,34 @@ mod summary;
 
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
+use limits::{AliasLimit, Limits};
+pub use mutation::Mutation;
 pub use query::Query;
 pub use run::RunLoader;
 
-pub type InventorySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deepest query accepted. Our own data is at most 5 levels deep (a connection's node's run);
-/// GraphiQL's introspection query, which these limits apply to as well, needs 13.
-pub const MAX_DEPTH: usize = 16;
-/// Most fields one query may select, counted across the whole document (the introspection
-/// query counts about 200).
-pub const MAX_COMPLEXITY: usize = 2_000;
-
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription)
 }
 
-/// The schema as served, reading and writing through `db`.
-pub fn build(db: DatabaseConnection) -> InventorySchema {
+/// The schema as served, reading and writing through `db`, within `limits`.
+pub fn build(db: DatabaseConnection, limits: Limits) -> InventorySchema {
     let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
-    builder().data(db).data(runs).finish()
+    let mut schema = builder()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(AliasLimit(limits.max_aliases))
+        .data(db)
+        .data(runs)
+        .data(limits);
+    if !limits.introspection {
+        schema = schema.disable_introspection();
+    }
+    schema.finish()
 }
 
 /// The SDL clients code against (`schema.graphql`).

@@ -12,10 +12,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 
-/// Page size when neither `first` nor `last` is given.
-pub const DEFAULT_PAGE_SIZE: u64 = 50;
-/// The most rows one page may ask for.
-pub const MAX_PAGE_SIZE: u64 = 500;
+use super::limits::DEFAULT_PAGE_SIZE;
 
 /// The four Relay arguments as the client sent them.
 #[derive(Debug, Default, Clone)]
@@ -35,25 +32,25 @@ struct Window {
     before: Option<String>,
 }
 
-fn size(value: Option<i32>, field: &str) -> ApiResult<Option<u64>> {
+fn size(value: Option<i32>, field: &str, max: u64) -> ApiResult<Option<u64>> {
     match value {
         None => Ok(None),
         Some(n) if n < 0 => Err(ApiError::bad_input(
             field,
             format!("{field} must not be negative"),
         )),
-        Some(n) if n as u64 > MAX_PAGE_SIZE => Err(ApiError::bad_input(
+        Some(n) if n as u64 > max => Err(ApiError::bad_input(
             field,
-            format!("{field} must be at most {MAX_PAGE_SIZE}"),
+            format!("{field} must be at most {max}"),
         )),
         Some(n) => Ok(Some(n as u64)),
     }
 }
 
 impl PageArgs {
-    fn window(&self) -> ApiResult<Window> {
-        let first = size(self.first, "first")?;
-        let last = size(self.last, "last")?;
+    fn window(&self, max: u64) -> ApiResult<Window> {
+        let first = size(self.first, "first", max)?;
+        let last = size(self.last, "last", max)?;
         let after = self
             .after
             .as_deref()
@@ -75,7 +72,7 @@ impl PageArgs {
             (None, Some(n)) => (n, false),
             // Without a size, paginate from the end a `before` cursor points at.
             (None, None) => (
-                DEFAULT_PAGE_SIZE,
+                DEFAULT_PAGE_SIZE.min(max),
                 self.before.is_none() || self.after.is_some(),
             ),
         };
@@ -137,12 +134,13 @@ pub async fn fetch<E>(
     order: &Order<E::Column>,
     key_of: impl Fn(&E::Model) -> String,
     args: &PageArgs,
+    max_page_size: u64,
 ) -> ApiResult<Page<E::Model>>
 where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
-    let window = args.window()?;
+    let window = args.window(max_page_size)?;
     let count = count_statement(db, &select);
     let parse = |key: &Option<String>, field: &str| -> ApiResult<Option<sea_orm::Value>> {
         key.as_deref()
@@ -333,17 +331,15 @@ mod tests {
 
     #[test]
     fn sizes_are_bounded() {
-        assert!(args(Some(-1), None).window().is_err());
-        assert!(args(Some(501), None).window().is_err());
-        assert!(args(Some(1), Some(1)).window().is_err());
-        assert_eq!(
-            args(None, None).window().ok().map(|w| w.limit),
-            Some(DEFAULT_PAGE_SIZE)
-        );
-        assert_eq!(
-            args(None, Some(3)).window().ok().map(|w| w.forward),
-            Some(false)
-        );
+        assert!(args(Some(-1), None).window(500).is_err());
+        assert!(args(Some(501), None).window(500).is_err());
+        assert!(args(Some(500), None).window(500).is_ok());
+        assert!(args(Some(1), Some(1)).window(500).is_err());
+        let limit = |a: PageArgs, max| a.window(max).ok().map(|w| w.limit);
+        assert_eq!(limit(args(None, None), 500), Some(DEFAULT_PAGE_SIZE));
+        assert_eq!(limit(args(None, None), 10), Some(10));
+        let forward = args(None, Some(3)).window(500).ok().map(|w| w.forward);
+        assert_eq!(forward, Some(false));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::db;
 use super::endpoint::{EndpointFilter, MonitoringEndpoint};
 use super::enums::Provider;
 use super::id::{NodeType, decode, decode_as};
+use super::limits::{Limits, page_complexity};
 use super::node::Node;
 use super::page::{Order, PageArgs, connection, fetch};
 use super::run::{CollectorRun, CollectorRunFilter};
@@ -21,6 +22,13 @@ connection!(
     MonitoringEndpointEdge
 );
 connection!(CollectorRun, CollectorRunConnection, CollectorRunEdge);
+
+fn max_page(ctx: &Context<'_>) -> ApiResult<u64> {
+    Ok(ctx
+        .data::<Limits>()
+        .map_err(|_| ApiError::Internal)?
+        .max_page_size)
+}
 
 fn text_key(key: &str) -> Option<sea_orm::Value> {
     Some(key.to_owned().into())
@@ -79,6 +87,7 @@ impl Query {
     }
 
     /// Accounts in a stable order (provider, then native id), filtered and paginated.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -103,7 +112,7 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(db, select, &order, |m| m.id.clone(), &args).await?;
+        let page = fetch(db, select, &order, |m| m.id.clone(), &args, max_page(ctx)?).await?;
         Ok(CloudAccountConnection::from_page(page, |m| m.id.clone()))
     }
 
@@ -118,6 +127,7 @@ impl Query {
     }
 
     /// Monitoring endpoints ordered by key, filtered and paginated.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn monitoring_endpoints(
         &self,
         ctx: &Context<'_>,
@@ -142,13 +152,14 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(db, select, &order, |m| m.id.clone(), &args).await?;
+        let page = fetch(db, select, &order, |m| m.id.clone(), &args, max_page(ctx)?).await?;
         Ok(MonitoringEndpointConnection::from_page(page, |m| {
             m.id.clone()
         }))
     }
 
     /// Collector runs, newest first.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn collector_runs(
         &self,
         ctx: &Context<'_>,
@@ -172,7 +183,15 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(db, select, &order, |m| m.id.to_string(), &args).await?;
+        let page = fetch(
+            db,
+            select,
+            &order,
+            |m| m.id.to_string(),
+            &args,
+            max_page(ctx)?,
+        )
+        .await?;
         Ok(CollectorRunConnection::from_page(page, |m| {
             m.id.to_string()
         }))

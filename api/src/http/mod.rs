@@ -3,22 +3,33 @@
 mod graphiql;
 mod health;
 
+use crate::auth::Authenticator;
+use crate::graphql::limits::Limits;
 use crate::graphql::{self, InventorySchema};
 use async_graphql::ErrorExtensionValues;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::{Extension, Json, Router};
 use sea_orm::DatabaseConnection;
+use serde_json::json;
+use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest request body accepted, GraphQL documents included.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How the router serves: who may call, and what a request may cost.
+#[derive(Clone)]
+pub struct Settings {
+    pub auth: Arc<Authenticator>,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+}
 
 /// The whole application as a router, so tests can drive it without a socket.
-pub fn router(db: DatabaseConnection) -> Router {
-    let schema = graphql::build(db.clone());
+pub fn router(db: DatabaseConnection, settings: Settings) -> Router {
+    let schema = graphql::build(db.clone(), settings.limits);
     Router::new()
         .route("/graphql", get(graphiql::page).post(execute))
         .route("/graphiql/{file}", get(graphiql::asset))
@@ -26,19 +37,37 @@ pub fn router(db: DatabaseConnection) -> Router {
         .route("/readyz", get(health::readyz))
         .with_state(db)
         .layer(Extension(schema))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(Extension(settings.auth))
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TraceLayer::new_for_http())
 }
 
-/// `POST /graphql`. Errors raised by our resolvers carry a code already; the ones that do
-/// not come from parsing and validation (syntax, unknown fields, bad enum values, limits),
-/// which are the client's to fix.
+/// `POST /graphql`. Authenticates first: a refused credential, or none while anonymous
+/// reads are off, rejects the whole request with 401. Errors raised by our resolvers carry a
+/// code already; the ones that do not come from parsing and validation (syntax, unknown
+/// fields, bad enum values, limits), which are the client's to fix.
 async fn execute(
     Extension(schema): Extension<InventorySchema>,
+    Extension(auth): Extension<Arc<Authenticator>>,
     State(_): State<DatabaseConnection>,
+    headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
-    let mut response = schema.execute(request.into_inner()).await;
+) -> Response {
+    let principal = match auth.authenticate(headers.get(header::AUTHORIZATION)).await {
+        Ok(Some(principal)) => Some(principal),
+        Ok(None) if auth.allow_anonymous_read => None,
+        Ok(None) => return unauthenticated("authentication required"),
+        Err(reason) => {
+            // The reason stays here: an attacker learns nothing from the response.
+            tracing::warn!(%reason, "credential refused");
+            return unauthenticated("invalid credentials");
+        }
+    };
+    let mut request = request.into_inner();
+    if let Some(principal) = principal {
+        request = request.data(principal);
+    }
+    let mut response = schema.execute(request).await;
     for error in &mut response.errors {
         let extensions = error
             .extensions
@@ -47,5 +76,16 @@ async fn execute(
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
-    response.into()
+    GraphQLResponse::from(response).into_response()
+}
+
+fn unauthenticated(message: &str) -> Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] });
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"asset-inventory\""),
+    );
+    response
 }

@@ -26,6 +26,8 @@ async fn graphiql_renders_offline_in_chromium() {
         listen: "127.0.0.1:0".parse().expect("address"),
         migrate: None,
         seed_file: None,
+        auth: crate::support::anonymous_reads(),
+        limits: Default::default(),
     };
     let app = api::app::Application::build(&args).await.expect("start");
     let addr = app.local_addr().expect("bound");

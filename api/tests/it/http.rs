@@ -21,7 +21,7 @@ fn references(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn graphiql_is_served_with_its_assets_and_no_external_host() {
     let db = TestDb::sqlite().await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let (status, body, headers) = get(&app, "/graphql").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -62,7 +62,7 @@ async fn graphiql_is_served_with_its_assets_and_no_external_host() {
 }
 
 async fn readiness(db: &TestDb, expected: StatusCode) -> Value {
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let (status, body, _) = get(&app, "/readyz").await;
     assert_eq!(status, expected, "{}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).expect("JSON")
@@ -72,7 +72,7 @@ async fn readiness_follows_the_database(db: &TestDb) {
     let ready = readiness(db, StatusCode::OK).await;
     assert_eq!(ready["status"], "ready");
 
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     db.conn.close_by_ref().await.expect("close the pool");
     // Liveness does not depend on the database.
     let (status, _, _) = get(&app, "/healthz").await;
@@ -103,7 +103,7 @@ async fn readiness_fails_while_migrations_are_pending() {
 #[tokio::test]
 async fn malformed_and_oversized_requests_are_refused() {
     let db = TestDb::sqlite().await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let post = |body: Body| {
         Request::post("/graphql")
             .header(header::CONTENT_TYPE, "application/json")
@@ -132,9 +132,19 @@ async fn malformed_and_oversized_requests_are_refused() {
             "} ".repeat(n)
         )
     };
-    let at_limit = crate::support::gql(&app, &nested(api::graphql::MAX_DEPTH - 5), json!({})).await;
+    let at_limit = crate::support::gql(
+        &app,
+        &nested(api::graphql::limits::DEFAULT_MAX_DEPTH - 5),
+        json!({}),
+    )
+    .await;
     assert!(at_limit.get("errors").is_none(), "{at_limit}");
-    let response = crate::support::gql(&app, &nested(api::graphql::MAX_DEPTH - 4), json!({})).await;
+    let response = crate::support::gql(
+        &app,
+        &nested(api::graphql::limits::DEFAULT_MAX_DEPTH - 4),
+        json!({}),
+    )
+    .await;
     assert_eq!(
         response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{response}"
@@ -158,6 +168,8 @@ async fn first_start_loads_the_example_inventory_once() {
         listen: "127.0.0.1:0".parse().expect("address"),
         migrate: None,
         seed_file: seed.then(|| example.clone()),
+        auth: crate::support::anonymous_reads(),
+        limits: Default::default(),
     };
     let count = |app: api::app::Application| async move {
         let addr = app.local_addr().expect("bound");
@@ -210,6 +222,8 @@ async fn a_broken_seed_file_stops_start_up_with_its_name() {
         listen: "127.0.0.1:0".parse().expect("address"),
         migrate: None,
         seed_file: Some(seed),
+        auth: crate::support::anonymous_reads(),
+        limits: Default::default(),
     };
     let err = match api::app::Application::build(&args).await {
         Ok(_) => panic!("a broken seed file must stop start-up"),

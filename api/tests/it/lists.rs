@@ -45,7 +45,7 @@ async fn fill(db: &TestDb) {
 }
 
 async fn list(db: &TestDb, vars: Value) -> Value {
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     data(&app, ACCOUNTS, vars).await["accounts"].clone()
 }
 
@@ -134,7 +134,7 @@ async fn backward_pages_walk_from_the_end(db: &TestDb) {
 
 async fn bad_page_arguments_are_bad_user_input(db: &TestDb) {
     fill(db).await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     for (vars, field) in [
         (json!({ "first": -1 }), "first"),
         (json!({ "first": 501 }), "first"),
@@ -250,7 +250,7 @@ async fn every_account_filter_narrows_the_list(db: &TestDb) {
         );
     }
 
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     for filter in [
         json!({ "nameContains": "x".repeat(300) }),
         json!({ "orgPathPrefix": "/" }),
@@ -316,7 +316,7 @@ async fn endpoint_filters_narrow_the_list(db: &TestDb) {
         ],
     )
     .await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let query = r#"query($filter: EndpointFilter) {
         monitoringEndpoints(filter: $filter) { totalCount edges { node { key } } } }"#;
     let cases = [
@@ -348,7 +348,7 @@ async fn collector_runs_list_newest_first(db: &TestDb) {
     for minute in [0, 15, 30] {
         write_accounts(db, t(minute), vec![account(Provider::Aws, "1", "A", "o")]).await;
     }
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let query = r#"query($after: String) { collectorRuns(first: 2, after: $after) {
         totalCount edges { node { startedAt collector status } } pageInfo { hasNextPage endCursor } } }"#;
     let page1 = data(&app, query, json!({})).await["collectorRuns"].clone();

@@ -24,7 +24,7 @@ async fn node_round_trips_every_type(db: &TestDb) {
         )],
     )
     .await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let ids = data(
         &app,
         "{ accounts { nodes { id } } monitoringEndpoints { nodes { id } } collectorRuns { nodes { id } } }",
@@ -69,7 +69,7 @@ async fn node_round_trips_every_type(db: &TestDb) {
 
 async fn lookups_of_missing_things_are_null_and_bad_ids_are_bad_input(db: &TestDb) {
     write_accounts(db, t(0), vec![account(Provider::Aws, "1", "A", "o")]).await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let by_native = data(
         &app,
         r#"{ a: account(provider: AWS, nativeId: "1") { key } b: account(provider: AWS, nativeId: "2") { key } }"#,
@@ -128,7 +128,7 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
             counter.fetch_add(1, Ordering::SeqCst);
         }
     });
-    let app = api::http::router(conn);
+    let app = crate::support::app(&conn);
     let page = data(
         &app,
         "{ accounts(first: 20) { nodes { key lastRun { id collector startedAt status } } } }",
@@ -158,7 +158,7 @@ async fn account_fields_resolve_from_the_stored_record(db: &TestDb) {
     record.raw_status = Some("Warned".into());
     record.region_residency = Some("westeurope".into());
     write_accounts(db, t(0), vec![record]).await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let node = data(
         &app,
         r#"{ account(provider: AZURE, nativeId: "6f1c") {
@@ -217,7 +217,7 @@ async fn summary_counts_present_assets_and_latest_runs(db: &TestDb) {
         ],
     )
     .await;
-    let app = api::http::router(db.conn.clone());
+    let app = crate::support::app(&db.conn);
     let summary = data(
         &app,
         "{ inventorySummary { accounts { provider status count } endpoints { kind status count } latestRuns { collector scope startedAt } } }",
@@ -241,7 +241,10 @@ async fn summary_counts_present_assets_and_latest_runs(db: &TestDb) {
     );
     assert_eq!(
         summary["latestRuns"],
-        json!([{ "collector": "test", "scope": "o-test", "startedAt": t(15).to_rfc3339() }])
+        json!([
+            { "collector": "test", "scope": "o-test", "startedAt": t(15).to_rfc3339() },
+            { "collector": "test-probe", "scope": "probe", "startedAt": t(0).to_rfc3339() },
+        ])
     );
 }
 

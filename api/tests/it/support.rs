@@ -20,6 +20,31 @@ pub fn t(minutes: i64) -> DateTime<Utc> {
         + Duration::minutes(minutes)
 }
 
+/// Settings with anonymous reads on and default limits, for tests about reading.
+pub fn open_settings() -> api::http::Settings {
+    api::http::Settings {
+        auth: std::sync::Arc::new(api::auth::Authenticator::new(
+            api::auth::StaticTokens::default(),
+            None,
+            true,
+        )),
+        limits: Default::default(),
+        max_body_bytes: api::graphql::limits::DEFAULT_MAX_BODY_BYTES,
+    }
+}
+
+pub fn anonymous_reads() -> api::config::AuthArgs {
+    api::config::AuthArgs {
+        allow_anonymous_read: true,
+        ..Default::default()
+    }
+}
+
+/// The application over `db`, open for anonymous reads.
+pub fn app(db: &sea_orm::DatabaseConnection) -> Router {
+    api::http::router(db.clone(), open_settings())
+}
+
 /// Sends one request to the router and returns status and body bytes.
 pub async fn send(
     app: &Router,
@@ -122,6 +147,7 @@ pub fn endpoint(id: &str, kind: EndpointKind, status: EndpointStatus, url: &str)
         origin: entity::enums::Origin::Manual,
         labels: Default::default(),
         notes: None,
+        secret_ref: None,
         scope: entity::record::MANUAL_SCOPE.into(),
         last_checked_at: None,
         last_error: None,
@@ -141,8 +167,13 @@ pub async fn write_accounts(db: &TestDb, at: DateTime<Utc>, records: Vec<Account
     run
 }
 
+/// Writes endpoints as a collector run would, status and all.
 pub async fn write_endpoints(db: &TestDb, records: Vec<EndpointRecord>) {
-    upsert_endpoints(&db.conn, &WriteContext::actor("tester", t(0)), records)
+    let run = start_run(&db.conn, "test-probe", "0", "probe", t(0))
+        .await
+        .expect("start run")
+        .id;
+    upsert_endpoints(&db.conn, &WriteContext::run(run, t(0)), records)
         .await
         .expect("write endpoints");
 }

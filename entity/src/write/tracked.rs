@@ -3,8 +3,8 @@
 
 use super::WriteContext;
 use super::history::Fields;
-use crate::enums::AssetType;
-use crate::record::{AccountRecord, EndpointRecord};
+use crate::enums::{AssetType, EndpointStatus, Origin};
+use crate::record::{AccountRecord, EndpointRecord, MANUAL_SCOPE};
 use crate::{cloud_account, monitoring_endpoint};
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -111,6 +111,7 @@ impl Tracked for monitoring_endpoint::Model {
             C::Origin,
             C::Labels,
             C::Notes,
+            C::SecretRef,
             C::Scope,
             C::UpdatedBy,
             C::LastCheckedAt,
@@ -137,6 +138,7 @@ impl Tracked for monitoring_endpoint::Model {
             ("origin", json!(self.origin)),
             ("labels", self.labels.clone()),
             ("notes", json!(self.notes)),
+            ("secret_ref", json!(self.secret_ref)),
             ("scope", json!(self.scope)),
         ]
     }
@@ -170,12 +172,15 @@ pub(super) fn account_model(
     }
 }
 
+/// Builds the endpoint row a write leaves behind. People own the description, collectors
+/// the observation (see `EndpointRecord`): each writer's record supplies only its own side,
+/// the other side comes from the stored row.
 pub(super) fn endpoint_model(
     r: &EndpointRecord,
     ctx: &WriteContext,
     old: Option<&monitoring_endpoint::Model>,
 ) -> monitoring_endpoint::Model {
-    monitoring_endpoint::Model {
+    let mut row = monitoring_endpoint::Model {
         id: r.id.clone(),
         kind: r.kind,
         url: r.url.clone(),
@@ -186,6 +191,7 @@ pub(super) fn endpoint_model(
         origin: r.origin,
         labels: json!(r.labels),
         notes: r.notes.clone(),
+        secret_ref: r.secret_ref.clone(),
         scope: r.scope.clone(),
         created_by: old.map_or(ctx.actor.clone(), |o| o.created_by.clone()),
         updated_by: ctx
@@ -193,12 +199,31 @@ pub(super) fn endpoint_model(
             .clone()
             .or_else(|| old.and_then(|o| o.updated_by.clone())),
         first_seen_at: old.map_or(ctx.at, |o| o.first_seen_at),
-        last_checked_at: r
-            .last_checked_at
-            .or_else(|| old.and_then(|o| o.last_checked_at)),
+        last_checked_at: r.last_checked_at,
         last_error: r.last_error.clone(),
         removed_at: None,
         last_run_id: ctx.run_id.or_else(|| old.and_then(|o| o.last_run_id)),
         provenance: r.provenance.clone(),
+    };
+    if ctx.actor.is_some() {
+        // A person describes; what the endpoint reported stays as last observed.
+        row.origin = Origin::Manual;
+        row.scope = MANUAL_SCOPE.to_owned();
+        row.status = old.map_or(EndpointStatus::Unknown, |o| o.status);
+        row.version = old.and_then(|o| o.version.clone());
+        row.raw = old.map_or_else(|| json!({}), |o| o.raw.clone());
+        row.last_checked_at = old.and_then(|o| o.last_checked_at);
+        row.last_error = old.and_then(|o| o.last_error.clone());
+    } else if let Some(o) = old.filter(|o| o.origin == Origin::Manual) {
+        // A collector observes; a person's description of the endpoint stays.
+        row.origin = Origin::Manual;
+        row.scope = o.scope.clone();
+        row.kind = o.kind;
+        row.url = o.url.clone();
+        row.auth_mode = o.auth_mode;
+        row.labels = o.labels.clone();
+        row.notes = o.notes.clone();
+        row.secret_ref = o.secret_ref.clone();
     }
+    row
 }

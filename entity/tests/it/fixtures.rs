@@ -49,6 +49,7 @@ pub fn endpoint(id: &str) -> EndpointRecord {
         origin: entity::enums::Origin::Manual,
         labels: [("env".to_owned(), "prod".to_owned())].into(),
         notes: Some("seeded".into()),
+        secret_ref: None,
         scope: entity::record::MANUAL_SCOPE.into(),
         last_checked_at: None,
         last_error: None,
