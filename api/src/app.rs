@@ -75,7 +75,7 @@ impl Application {
 
 /// Reads the credential configuration; a malformed entry stops start-up (without echoing it:
 /// someone may have pasted a token where its hash belongs).
-fn authenticator(args: &AuthArgs) -> anyhow::Result<Authenticator> {
+pub fn authenticator(args: &AuthArgs) -> anyhow::Result<Authenticator> {
     let mut entries = args.api_tokens.clone().unwrap_or_default();
     if let Some(path) = &args.api_tokens_file {
         let file = std::fs::read_to_string(path)

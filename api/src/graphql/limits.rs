@@ -1,4 +1,6 @@
-//! What one request may cost, and the alias counter async-graphql does not have.
+//! What one request may cost, and the checks async-graphql does not make itself: an alias
+//! count, and a clear refusal of introspection when it is off (async-graphql alone answers
+//! `null`, which looks like a bug to the person debugging it).
 
 use async_graphql::ServerError;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
@@ -44,19 +46,21 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> u
     rows.max(1).saturating_mul(child).saturating_add(1)
 }
 
-/// Refuses documents with more aliased fields than allowed.
-pub struct AliasLimit(pub usize);
+/// Refuses documents with more aliased fields than allowed, and introspection when it is off.
+#[derive(Clone, Copy)]
+pub struct DocumentLimits {
+    pub max_aliases: usize,
+    pub introspection: bool,
+}
 
-impl ExtensionFactory for AliasLimit {
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension(self.0))
+        Arc::new(*self)
     }
 }
 
-struct AliasLimitExtension(usize);
-
 #[async_graphql::async_trait::async_trait]
-impl Extension for AliasLimitExtension {
+impl Extension for DocumentLimits {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -65,23 +69,25 @@ impl Extension for AliasLimitExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let aliases: usize = document
-            .operations
-            .iter()
-            .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-            .chain(
-                document
-                    .fragments
-                    .values()
-                    .map(|f| count_aliases(&f.node.selection_set.node)),
-            )
-            .sum();
-        if aliases > self.0 {
+        let mut shape = Shape::default();
+        for (_, operation) in document.operations.iter() {
+            shape.visit(&operation.node.selection_set.node);
+        }
+        for fragment in document.fragments.values() {
+            shape.visit(&fragment.node.selection_set.node);
+        }
+        if shape.aliases > self.max_aliases {
             return Err(ServerError::new(
                 format!(
-                    "Query uses {aliases} aliases; at most {} are allowed.",
-                    self.0
+                    "Query uses {} aliases; at most {} are allowed.",
+                    shape.aliases, self.max_aliases
                 ),
+                None,
+            ));
+        }
+        if shape.introspects && !self.introspection {
+            return Err(ServerError::new(
+                "introspection is disabled on this server",
                 None,
             ));
         }
@@ -89,16 +95,28 @@ impl Extension for AliasLimitExtension {
     }
 }
 
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => {
-                usize::from(field.node.alias.is_some())
-                    + count_aliases(&field.node.selection_set.node)
+/// What a document asks for, beyond what async-graphql checks.
+#[derive(Default)]
+struct Shape {
+    aliases: usize,
+    introspects: bool,
+}
+
+impl Shape {
+    fn visit(&mut self, set: &SelectionSet) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    self.aliases += usize::from(field.node.alias.is_some());
+                    let name = field.node.name.node.as_str();
+                    self.introspects |= name == "__schema" || name == "__type";
+                    self.visit(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.visit(&fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(_) => {}
             }
-            Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+        }
+    }
 }

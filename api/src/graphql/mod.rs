@@ -21,7 +21,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
-use limits::{AliasLimit, Limits};
+use limits::{DocumentLimits, Limits};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use run::RunLoader;
@@ -38,7 +38,10 @@ pub fn build(db: DatabaseConnection, limits: Limits) -> InventorySchema {
     let mut schema = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(AliasLimit(limits.max_aliases))
+        .extension(DocumentLimits {
+            max_aliases: limits.max_aliases,
+            introspection: limits.introspection,
+        })
         .data(db)
         .data(runs)
         .data(limits);

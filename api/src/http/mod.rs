@@ -3,7 +3,7 @@
 mod graphiql;
 mod health;
 
-use crate::auth::Authenticator;
+use crate::auth::{AuthError, Authenticator};
 use crate::graphql::limits::Limits;
 use crate::graphql::{self, InventorySchema};
 use async_graphql::ErrorExtensionValues;
@@ -57,6 +57,14 @@ async fn execute(
         Ok(Some(principal)) => Some(principal),
         Ok(None) if auth.allow_anonymous_read => None,
         Ok(None) => return unauthenticated("authentication required"),
+        Err(reason @ AuthError::NoRole { .. }) => {
+            tracing::warn!(%reason, "credential without a role");
+            return refusal(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "not allowed for this credential",
+            );
+        }
         Err(reason) => {
             // The reason stays here: an attacker learns nothing from the response.
             tracing::warn!(%reason, "credential refused");
@@ -80,12 +88,16 @@ async fn execute(
 }
 
 fn unauthenticated(message: &str) -> Response {
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] });
-    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    let mut response = refusal(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"asset-inventory\""),
     );
     response
+}
+
+/// A whole request refused before execution, in GraphQL's error shape.
+fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
 }

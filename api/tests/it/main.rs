@@ -1,9 +1,13 @@
 //! API tests: the application driven in-process, each test on its own database, SQLite and
 //! PostgreSQL (see `entity::testing`).
 
+mod auth;
 mod browser;
 mod contract;
 mod http;
+mod issuer;
+mod limits;
 mod lists;
 mod lookups;
+mod mutation;
 mod support;

@@ -1,0 +1,357 @@
+//! Who may do what: every kind of credential against a read and a write, with the JWKS
+//! served by the test itself (`issuer`).
+
+use crate::issuer::{Issuer, now};
+use crate::support::send;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use entity::testing::TestDb;
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+const READ: &str = "{ accounts { totalCount } }";
+const WRITE: &str = r#"mutation { upsertMonitoringEndpoint(input: {
+    id: "prom-auth", kind: PROMETHEUS, url: "https://prom.example.com" }) { outcome } }"#;
+
+pub struct Tokens {
+    pub viewer: String,
+    pub editor: String,
+}
+
+/// An app with two static tokens (`alice` the editor, `backstage` the viewer) and OIDC.
+pub async fn secured_app(db: &TestDb, issuer: &Issuer, anonymous_read: bool) -> (Router, Tokens) {
+    let viewer = api::auth::new_token().expect("token");
+    let editor = api::auth::new_token().expect("token");
+    let mut args = issuer.auth_args(anonymous_read);
+    args.api_tokens = Some(format!(
+        "backstage:viewer:{},alice:editor:{}",
+        api::auth::hash_hex(&viewer),
+        api::auth::hash_hex(&editor)
+    ));
+    let settings = api::http::Settings {
+        auth: Arc::new(api::app::authenticator(&args).expect("auth config")),
+        limits: Default::default(),
+        max_body_bytes: api::graphql::limits::DEFAULT_MAX_BODY_BYTES,
+    };
+    (
+        api::http::router(db.conn.clone(), settings),
+        Tokens { viewer, editor },
+    )
+}
+
+/// Posts `query` with `authorization` as the header value; returns status and body.
+pub async fn call(app: &Router, query: &str, authorization: Option<&str>) -> (StatusCode, Value) {
+    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    let body = json!({ "query": query }).to_string();
+    let (status, body, _) = send(app, request.body(Body::from(body)).expect("request")).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// What happened: `OK`, or the HTTP status and error code.
+fn outcome(status: StatusCode, body: &Value) -> String {
+    match body["errors"][0]["extensions"]["code"].as_str() {
+        None if status == StatusCode::OK => "OK".into(),
+        code => format!("{} {}", status.as_u16(), code.unwrap_or("-")),
+    }
+}
+
+async fn every_credential_gets_exactly_its_rights(db: &TestDb) {
+    let issuer = Issuer::start().await;
+    let (app, tokens) = secured_app(db, &issuer, false).await;
+    let bearer = |t: &str| format!("Bearer {t}");
+    let viewer_jwt = issuer.es256(&Issuer::claims("ann", &["inventory-viewers"]));
+    let editor_jwt = issuer.rs256(&Issuer::claims("bob", &["staff", "inventory-editors"]));
+    let mut expired = Issuer::claims("ann", &["inventory-editors"]);
+    expired["exp"] = json!(now() - 3600);
+    let mut not_yet = Issuer::claims("ann", &["inventory-editors"]);
+    not_yet["nbf"] = json!(now() + 3600);
+    let mut wrong_audience = Issuer::claims("ann", &["inventory-editors"]);
+    wrong_audience["aud"] = json!("someone-else");
+    let mut wrong_issuer = Issuer::claims("ann", &["inventory-editors"]);
+    wrong_issuer["iss"] = json!("https://evil.example");
+    let editor_claims = Issuer::claims("ann", &["inventory-editors"]);
+
+    let unauthenticated = "401 UNAUTHENTICATED";
+    let cases: Vec<(&str, Option<String>, &str, &str)> = vec![
+        ("anonymous", None, unauthenticated, unauthenticated),
+        (
+            "viewer token",
+            Some(bearer(&tokens.viewer)),
+            "OK",
+            "200 FORBIDDEN",
+        ),
+        ("editor token", Some(bearer(&tokens.editor)), "OK", "OK"),
+        (
+            "lower-case scheme",
+            Some(format!("bearer {}", tokens.viewer)),
+            "OK",
+            "200 FORBIDDEN",
+        ),
+        (
+            "unknown token",
+            Some(bearer("inv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "token hash instead of token",
+            Some(bearer(&api::auth::hash_hex(&tokens.editor))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "basic auth",
+            Some("Basic YWxpY2U6c2VjcmV0".into()),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "empty bearer",
+            Some("Bearer ".into()),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "viewer JWT (ES256)",
+            Some(bearer(&viewer_jwt)),
+            "OK",
+            "200 FORBIDDEN",
+        ),
+        ("editor JWT (RS256)", Some(bearer(&editor_jwt)), "OK", "OK"),
+        (
+            "JWT without a mapped group",
+            Some(bearer(&issuer.es256(&Issuer::claims("eve", &["staff"])))),
+            "403 FORBIDDEN",
+            "403 FORBIDDEN",
+        ),
+        (
+            "expired JWT",
+            Some(bearer(&issuer.es256(&expired))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "JWT not yet valid",
+            Some(bearer(&issuer.es256(&not_yet))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "JWT for another audience",
+            Some(bearer(&issuer.es256(&wrong_audience))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "JWT from another issuer",
+            Some(bearer(&issuer.es256(&wrong_issuer))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "forged signature",
+            Some(bearer(&Issuer::sign(
+                &issuer.rogue,
+                Algorithm::ES256,
+                "es-1",
+                &editor_claims,
+            ))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "alg none",
+            Some(bearer(&Issuer::unsigned(&editor_claims))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "HS256 keyed with the public key",
+            Some(bearer(&issuer.hs256_with_public_key(&editor_claims))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "unknown kid",
+            Some(bearer(&Issuer::sign(
+                &issuer.rogue,
+                Algorithm::ES256,
+                "rotated-away",
+                &editor_claims,
+            ))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "RS256 header on the EC key",
+            Some(bearer(&Issuer::sign(
+                &issuer.rs,
+                Algorithm::RS256,
+                "es-1",
+                &editor_claims,
+            ))),
+            unauthenticated,
+            unauthenticated,
+        ),
+        (
+            "garbage JWT",
+            Some(bearer("aaa.bbb.ccc")),
+            unauthenticated,
+            unauthenticated,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, authorization, read, write) in &cases {
+        for (operation, query, expected) in [("read", READ, read), ("write", WRITE, write)] {
+            let (status, body) = call(&app, query, authorization.as_deref()).await;
+            let got = outcome(status, &body);
+            if got != *expected {
+                failures.push(format!(
+                    "{name} {operation}: expected {expected}, got {got}: {body}"
+                ));
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                // Nothing tells the caller why: same message for every refusal.
+                let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+                if !["invalid credentials", "authentication required"].contains(&message) {
+                    failures.push(format!("{name}: refusal says {message:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // One fetch at first use; the unknown kid could not force another within the refresh
+    // interval.
+    assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
+}
+
+async fn anonymous_reads_open_reads_only(db: &TestDb) {
+    let issuer = Issuer::start().await;
+    let (app, tokens) = secured_app(db, &issuer, true).await;
+    let (status, body) = call(&app, READ, None).await;
+    assert_eq!(outcome(status, &body), "OK");
+    let (status, body) = call(&app, WRITE, None).await;
+    assert_eq!(outcome(status, &body), "200 UNAUTHENTICATED");
+    // A bad credential is still refused, not downgraded to anonymous.
+    let (status, _) = call(&app, READ, Some("Bearer inv_nope")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = call(&app, WRITE, Some(&format!("Bearer {}", tokens.editor))).await;
+    assert_eq!(outcome(status, &body), "OK");
+}
+
+entity::on_both_backends!(
+    every_credential_gets_exactly_its_rights,
+    anonymous_reads_open_reads_only
+);
+
+/// The real binary, configured through its environment, logging JSON to a pipe: every line
+/// it writes while refusing and accepting credentials is checked for those credentials.
+#[tokio::test]
+async fn no_token_or_secret_reaches_the_log() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let issuer = Issuer::start().await;
+    let editor = api::auth::new_token().expect("token");
+    let viewer = api::auth::new_token().expect("token");
+    let dir = std::env::temp_dir().join(format!("inventory-log-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_inventory-api"))
+        .env_clear()
+        .env(
+            "INVENTORY_DATABASE_URL",
+            format!("sqlite://{}/db.sqlite?mode=rwc", dir.display()),
+        )
+        .env("INVENTORY_LISTEN", "127.0.0.1:0")
+        .env("INVENTORY_LOG_FORMAT", "json")
+        .env("RUST_LOG", "trace")
+        .env(
+            "INVENTORY_API_TOKENS",
+            format!(
+                "alice:editor:{},backstage:viewer:{}",
+                api::auth::hash_hex(&editor),
+                api::auth::hash_hex(&viewer)
+            ),
+        )
+        .env("INVENTORY_OIDC_ISSUER", crate::issuer::ISSUER)
+        .env("INVENTORY_OIDC_AUDIENCE", crate::issuer::AUDIENCE)
+        .env("INVENTORY_OIDC_JWKS_URL", issuer.jwks_url.as_str())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start inventory-api");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let address = loop {
+        let line = lines_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the API logs that it is ready");
+        let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        log.push(line);
+        if let Some(listen) = parsed["listen"].as_str() {
+            break listen.to_owned();
+        }
+    };
+
+    let mut expired = Issuer::claims("ann", &["inventory-editors"]);
+    expired["exp"] = json!(now() - 3600);
+    let expired = issuer.es256(&expired);
+    let good_jwt = issuer.es256(&Issuer::claims("ann", &["inventory-editors"]));
+    let wrong = "inv_ThisIsNotAValidTokenButLooksLikeOne0123456789".to_owned();
+    let credentials = [&editor, &viewer, &expired, &good_jwt, &wrong];
+    let client = reqwest::Client::new();
+    for credential in credentials {
+        for query in [READ, WRITE] {
+            client
+                .post(format!("http://{address}/graphql"))
+                .bearer_auth(credential)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("request");
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
+        log.push(line);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let log = log.join("\n");
+    for credential in credentials {
+        assert!(
+            !log.contains(credential.as_str()),
+            "a credential was logged:\n{log}"
+        );
+        if let Some(signature) = credential.rsplit('.').next().filter(|s| s.len() > 20) {
+            assert!(
+                !log.contains(signature),
+                "a JWT signature was logged:\n{log}"
+            );
+        }
+    }
+    // The log, unlike the response, says why, and who wrote.
+    assert!(
+        log.contains("ExpiredSignature"),
+        "the refusal reason is missing:\n{log}"
+    );
+    assert!(log.contains("no API token has this hash"), "{log}");
+    assert!(
+        log.contains("token:alice"),
+        "the actor of the write is missing:\n{log}"
+    );
+}
