@@ -245,6 +245,41 @@ async fn anonymous_reads_open_reads_only(db: &TestDb) {
     assert_eq!(outcome(status, &body), "OK");
 }
 
+/// Key rotation: a token signed with a key published after the JWKS was cached is accepted
+/// once the refresh interval allows a refetch.
+#[tokio::test]
+async fn rotated_keys_are_picked_up_by_refresh() {
+    let db = TestDb::sqlite().await;
+    let issuer = Issuer::start().await;
+    let mut args = issuer.auth_args(false);
+    args.oidc_jwks_min_refresh_seconds = 0;
+    let settings = api::http::Settings {
+        auth: Arc::new(api::app::authenticator(&args).expect("auth config")),
+        limits: Default::default(),
+        max_body_bytes: api::graphql::limits::DEFAULT_MAX_BODY_BYTES,
+    };
+    let app = api::http::router(db.conn.clone(), settings);
+    let claims = Issuer::claims("ann", &["inventory-viewers"]);
+    let bearer = format!("Bearer {}", issuer.es256(&claims));
+    let (status, _) = call(&app, READ, Some(&bearer)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
+
+    let rotated = issuer.rotate_in("es-2");
+    let token = Issuer::sign(&rotated, Algorithm::ES256, "es-2", &claims);
+    let (status, body) = call(&app, READ, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(outcome(status, &body), "OK");
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        2,
+        "the unknown kid caused one refetch"
+    );
+    // Known keys come from the cache.
+    call(&app, READ, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(issuer.fetches.load(Ordering::SeqCst), 2);
+    db.finish().await;
+}
+
 entity::on_both_backends!(
     every_credential_gets_exactly_its_rights,
     anonymous_reads_open_reads_only
@@ -354,4 +389,37 @@ async fn no_token_or_secret_reaches_the_log() {
         log.contains("token:alice"),
         "the actor of the write is missing:\n{log}"
     );
+}
+
+#[test]
+fn new_token_prints_a_token_and_its_hashed_entry() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_inventory-api"))
+        .args(["new-token", "--name", "backstage", "--role", "viewer"])
+        .output()
+        .expect("run new-token");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    let token = text
+        .lines()
+        .find(|l| l.starts_with("inv_"))
+        .expect("a token line");
+    let entry = text
+        .lines()
+        .find(|l| l.starts_with("backstage:viewer:"))
+        .expect("a configuration line");
+    assert_eq!(
+        entry,
+        format!("backstage:viewer:{}", api::auth::hash_hex(token))
+    );
+    let tokens = api::auth::StaticTokens::parse(entry).expect("the entry parses");
+    assert_eq!(
+        tokens.find(token).map(|p| p.name),
+        Some("token:backstage".into())
+    );
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_inventory-api"))
+        .args(["new-token", "--name", "x", "--role", "admin"])
+        .output()
+        .expect("run new-token");
+    assert!(!refused.status.success());
 }

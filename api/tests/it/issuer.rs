@@ -27,6 +27,7 @@ pub struct Issuer {
     pub rs_public_pem: Vec<u8>,
     pub jwks_url: url::Url,
     pub fetches: Arc<AtomicUsize>,
+    jwks: Arc<std::sync::Mutex<Value>>,
 }
 
 fn es_key() -> EncodingKey {
@@ -80,13 +81,15 @@ impl Issuer {
             // A key type we do not use must not break the rest.
             { "kty": "OKP", "crv": "X448", "x": "AAAA", "kid": "exotic" },
         ]});
+        let jwks = Arc::new(std::sync::Mutex::new(jwks));
         let fetches = Arc::new(AtomicUsize::new(0));
         let counter = fetches.clone();
+        let served = jwks.clone();
         let app = Router::new().route(
             "/jwks.json",
             get(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
-                let body = jwks.clone();
+                let body = served.lock().map(|v| v.clone()).unwrap_or_default();
                 async move { axum::Json(body) }
             }),
         );
@@ -102,7 +105,20 @@ impl Issuer {
             rs_public_pem,
             jwks_url: format!("http://{addr}/jwks.json").parse().expect("URL"),
             fetches,
+            jwks,
         }
+    }
+
+    /// Rotates in a new ES256 signing key under `kid`; returns it.
+    pub fn rotate_in(&self, kid: &str) -> EncodingKey {
+        let key = es_key();
+        let jwk = public_jwk(&key, Algorithm::ES256, kid);
+        if let Ok(mut jwks) = self.jwks.lock()
+            && let Some(keys) = jwks["keys"].as_array_mut()
+        {
+            keys.push(jwk);
+        }
+        key
     }
 
     /// The API's OIDC settings for this issuer.
