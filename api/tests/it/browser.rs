@@ -17,18 +17,7 @@ async fn graphiql_renders_offline_in_chromium() {
         );
         return;
     };
-    let args = api::config::ServeArgs {
-        database: entity::db::DatabaseArgs {
-            database_url: "sqlite::memory:".into(),
-            database_schema: "inventory".into(),
-            database_max_connections: 1,
-        },
-        listen: "127.0.0.1:0".parse().expect("address"),
-        migrate: None,
-        seed_file: None,
-        auth: crate::support::anonymous_reads(),
-        limits: Default::default(),
-    };
+    let args = crate::support::serve_args("sqlite::memory:", None);
     let app = api::app::Application::build(&args).await.expect("start");
     let addr = app.local_addr().expect("bound");
     let server = tokio::spawn(app.run_until_stopped());

@@ -159,18 +159,7 @@ async fn first_start_loads_the_example_inventory_once() {
     let url = format!("sqlite://{}/inventory.db?mode=rwc", dir.display());
     let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../deploy/examples/inventory.json");
-    let args = |seed: bool| api::config::ServeArgs {
-        database: entity::db::DatabaseArgs {
-            database_url: url.clone(),
-            database_schema: "inventory".into(),
-            database_max_connections: 2,
-        },
-        listen: "127.0.0.1:0".parse().expect("address"),
-        migrate: None,
-        seed_file: seed.then(|| example.clone()),
-        auth: crate::support::anonymous_reads(),
-        limits: Default::default(),
-    };
+    let args = |seed: bool| crate::support::serve_args(&url, seed.then(|| example.clone()));
     let count = |app: api::app::Application| async move {
         let addr = app.local_addr().expect("bound");
         let server = tokio::spawn(app.run_until_stopped());
@@ -213,18 +202,7 @@ async fn a_broken_seed_file_stops_start_up_with_its_name() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let seed = dir.join("broken.json");
     std::fs::write(&seed, r#"{ "accounts": [ { "provider": "aws" } ] }"#).expect("write");
-    let args = api::config::ServeArgs {
-        database: entity::db::DatabaseArgs {
-            database_url: "sqlite::memory:".into(),
-            database_schema: "inventory".into(),
-            database_max_connections: 1,
-        },
-        listen: "127.0.0.1:0".parse().expect("address"),
-        migrate: None,
-        seed_file: Some(seed),
-        auth: crate::support::anonymous_reads(),
-        limits: Default::default(),
-    };
+    let args = crate::support::serve_args("sqlite::memory:", Some(seed));
     let err = match api::app::Application::build(&args).await {
         Ok(_) => panic!("a broken seed file must stop start-up"),
         Err(err) => format!("{err:#}"),

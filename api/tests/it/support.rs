@@ -33,6 +33,26 @@ pub fn open_settings() -> api::http::Settings {
     }
 }
 
+/// Arguments for a real server on a free loopback port over `database_url`, open for
+/// anonymous reads.
+pub fn serve_args(
+    database_url: &str,
+    seed_file: Option<std::path::PathBuf>,
+) -> api::config::ServeArgs {
+    api::config::ServeArgs {
+        database: entity::db::DatabaseArgs {
+            database_url: database_url.to_owned(),
+            database_schema: "inventory".into(),
+            database_max_connections: 2,
+        },
+        listen: "127.0.0.1:0".parse().expect("address"),
+        migrate: None,
+        seed_file,
+        auth: anonymous_reads(),
+        limits: Default::default(),
+    }
+}
+
 pub fn anonymous_reads() -> api::config::AuthArgs {
     api::config::AuthArgs {
         allow_anonymous_read: true,
