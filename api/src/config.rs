@@ -2,8 +2,9 @@
 //! them with these doc comments.
 
 use crate::graphql::limits;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use entity::db::DatabaseArgs;
+use entity::telemetry::LogFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -161,10 +162,4 @@ impl LimitsArgs {
             introspection: self.introspection,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Json,
-    Text,
 }

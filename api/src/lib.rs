@@ -11,4 +11,3 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
-pub mod telemetry;

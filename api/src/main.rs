@@ -8,7 +8,7 @@ use std::io::Write;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    api::telemetry::init(cli.log_format);
+    entity::telemetry::init(cli.log_format);
     match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Serve(args) => {
             api::app::Application::build(&args)

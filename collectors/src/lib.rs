@@ -1,10 +1,15 @@
-//! Collectors of asset-inventory: the runtime every source shares (run bookkeeping, batched
-//! writes through `entity::write`, removal after complete reads, retries) and one module per
-//! source (AWS Organizations, GCP Resource Manager, Azure Resource Manager, Prometheus,
-//! Grafana), with the `inventory-collect` binary.
+//! Collectors of asset-inventory: the runtime every source shares and one module per source.
 //!
-//! Owns: talking to providers and turning their pages into `entity::record` values. Does not
-//! own: tables, history or provenance rules (`entity`), or anything GraphQL (`api`).
-//!
-//! The runtime and the sources arrive with their own issues; until then the API's first-run
-//! example data goes through the same write path (`entity::document::import`).
+//! Owns: talking to providers and turning their pages into `entity::record` values
+//! ([`source`]), and the runner around every source ([`runner`]: run bookkeeping, the
+//! per-scope lock, page-by-page writes through `entity::write`, removal after complete reads
+//! only, deadlines, the summary line). Does not own: tables, history or provenance rules
+//! (`entity`), or anything GraphQL (`api`).
+
+pub mod aws;
+pub mod config;
+pub mod file;
+pub mod filter;
+pub mod lock;
+pub mod runner;
+pub mod source;

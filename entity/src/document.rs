@@ -20,19 +20,24 @@ pub struct InventoryDocument {
 pub struct DocumentError(#[from] serde_json::Error);
 
 impl InventoryDocument {
-    /// Parses a document and stamps every record with `source`, so the rows say which file
-    /// they came from.
+    /// Parses a JSON document and stamps every record with `source`, so the rows say which
+    /// file they came from.
     pub fn parse(text: &str, source: &str) -> Result<Self, DocumentError> {
         let mut doc: Self = serde_json::from_str(text)?;
+        doc.stamp(source);
+        Ok(doc)
+    }
+
+    /// Records where every record came from (documents cannot set provenance themselves).
+    pub fn stamp(&mut self, source: &str) {
         let provenance = serde_json::json!({ "document": source });
-        for account in &mut doc.accounts {
+        for account in &mut self.accounts {
             account.source = source.to_owned();
             account.provenance = provenance.clone();
         }
-        for endpoint in &mut doc.endpoints {
+        for endpoint in &mut self.endpoints {
             endpoint.provenance = provenance.clone();
         }
-        Ok(doc)
     }
 }
 

@@ -39,6 +39,8 @@ pub struct AccountRecord {
     pub tags: BTreeMap<String, String>,
     #[serde(default = "empty_object")]
     pub raw: Value,
+    /// Which organization or tenant was read. Collectors stamp their run's scope here.
+    #[serde(default)]
     pub scope: String,
     /// Collector name and version; set by the writer, not by documents.
     #[serde(skip)]

@@ -1,8 +1,16 @@
-//! Logging: JSON lines (or text for a terminal), level from `RUST_LOG` (default `info`, with
+//! Logging for every binary: JSON lines (or text for a terminal), level from `RUST_LOG` (default `info`, with
 //! the database driver's per-statement notices kept at `warn`).
 
-use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// JSON lines, for log pipelines.
+    Json,
+    /// Human-readable, for a terminal.
+    Text,
+}
 
 pub fn init(format: LogFormat) {
     let filter =

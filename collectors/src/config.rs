@@ -1,0 +1,89 @@
+//! Command line of `inventory-collect`. Every flag has an `INVENTORY_…` variable.
+
+use clap::{Parser, Subcommand};
+use entity::db::DatabaseArgs;
+use entity::enums::AccountStatus;
+use entity::telemetry::LogFormat;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "inventory-collect",
+    version,
+    about = "Reads one source into the asset inventory (one CronJob per source and scope)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub source: SourceCommand,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Apply pending migrations first. Default: on for SQLite, off for PostgreSQL.
+    #[arg(long, env = "INVENTORY_MIGRATE", num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub migrate: Option<bool>,
+    /// Log format: `json` for log pipelines, `text` for a terminal.
+    #[arg(long, env = "INVENTORY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json, global = true)]
+    pub log_format: LogFormat,
+    /// Each run (one scope) must finish within this many seconds; a run cut short is partial
+    /// and removes nothing. Keep it under the CronJob's activeDeadlineSeconds.
+    #[arg(
+        long,
+        env = "INVENTORY_RUN_DEADLINE_SECONDS",
+        default_value_t = 270,
+        global = true
+    )]
+    pub deadline_seconds: u64,
+    /// Leave out accounts at or below this OU, folder or management group id (repeatable).
+    #[arg(
+        long,
+        env = "INVENTORY_EXCLUDE_SUBTREE",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub exclude_subtree: Vec<String>,
+    /// Leave out accounts in this status: active, suspended, pending_deletion, deleted,
+    /// unknown (repeatable).
+    #[arg(long, env = "INVENTORY_EXCLUDE_STATUS", value_delimiter = ',', value_parser = parse_status, global = true)]
+    pub exclude_status: Vec<AccountStatus>,
+}
+
+fn parse_status(text: &str) -> Result<AccountStatus, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).map_err(|_| {
+        format!("{text:?} is not one of active, suspended, pending_deletion, deleted, unknown")
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// AWS Organizations: every account of the organization the credentials reach.
+    Aws {
+        /// Read the organization through this role (repeatable: one organization each).
+        /// Without it, the SDK's default credentials read their own organization.
+        #[arg(long, env = "INVENTORY_AWS_ROLE_ARN", value_delimiter = ',')]
+        role_arn: Vec<String>,
+        /// External id required by the audit role's trust policy.
+        #[arg(long, env = "INVENTORY_AWS_EXTERNAL_ID", hide_env_values = true)]
+        external_id: Option<String>,
+        /// Attempts per request, the first included (throttling and 5xx are retried with
+        /// capped exponential backoff and jitter).
+        #[arg(long, env = "INVENTORY_AWS_MAX_ATTEMPTS", default_value_t = 5)]
+        max_attempts: u32,
+        /// Accounts enriched (parents, tags) concurrently.
+        #[arg(long, env = "INVENTORY_AWS_CONCURRENCY", default_value_t = 8)]
+        concurrency: usize,
+        /// Timeout of one request attempt, in seconds.
+        #[arg(
+            long,
+            env = "INVENTORY_AWS_REQUEST_TIMEOUT_SECONDS",
+            default_value_t = 20
+        )]
+        request_timeout_seconds: u64,
+    },
+    /// An inventory document (YAML or JSON, the format of deploy/examples/inventory.json).
+    File {
+        /// The document.
+        path: PathBuf,
+        /// The scope its records belong to (default `file:<file name>`).
+        #[arg(long, env = "INVENTORY_FILE_SCOPE")]
+        scope: Option<String>,
+    },
+}

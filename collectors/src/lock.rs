@@ -1,0 +1,48 @@
+//! One run per (collector, scope) at a time. On PostgreSQL a transaction-scoped advisory
+//! lock is held for the whole run, so two overlapping CronJob runs cannot interleave their
+//! writes or removals; the second sees the lock taken and skips. On SQLite (one process on
+//! one machine) there is nothing to take.
+
+use entity::StoreError;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+/// Held while it lives; dropping it ends the transaction and so releases the lock.
+pub struct RunLock {
+    _txn: Option<DatabaseTransaction>,
+}
+
+/// A stable 64-bit key for the pair.
+pub fn key(collector: &str, scope: &str) -> i64 {
+    let digest = Sha256::digest(format!("asset-inventory\0{collector}\0{scope}"));
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// `None` when another run holds the lock.
+pub async fn try_acquire(
+    db: &DatabaseConnection,
+    collector: &str,
+    scope: &str,
+) -> Result<Option<RunLock>, StoreError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Some(RunLock { _txn: None }));
+    }
+    let txn = db.begin().await?;
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock($1) AS locked",
+            [key(collector, scope).into()],
+        ))
+        .await?;
+    let locked = match row {
+        Some(row) => row.try_get::<bool>("", "locked")?,
+        None => false,
+    };
+    Ok(locked.then_some(RunLock { _txn: Some(txn) }))
+}

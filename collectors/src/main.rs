@@ -1,0 +1,77 @@
+//! `inventory-collect <source>`: parse flags, start logging, run the source once per scope,
+//! exit non-zero when any run did not succeed.
+
+use anyhow::Context;
+use clap::Parser;
+use collectors::aws::{AwsOptions, AwsSource};
+use collectors::config::{Cli, SourceCommand};
+use collectors::file::FileSource;
+use collectors::filter::Exclusions;
+use collectors::runner::{RunOptions, run};
+use entity::db::{Backend, connect};
+use entity::enums::RunStatus;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    entity::telemetry::init(cli.log_format);
+    let options = cli.database.options();
+    let db = connect(&options)
+        .await
+        .context("opening the database (check INVENTORY_DATABASE_URL)")?;
+    if cli
+        .migrate
+        .unwrap_or(Backend::of(&options.url) == Backend::Sqlite)
+    {
+        migration::up(&db).await.context("applying migrations")?;
+    }
+    let run_options = RunOptions {
+        deadline: Duration::from_secs(cli.deadline_seconds),
+        exclusions: Exclusions {
+            subtrees: cli.exclude_subtree,
+            statuses: cli.exclude_status,
+        },
+    };
+    let mut statuses = Vec::new();
+    match cli.source {
+        SourceCommand::Aws {
+            role_arn,
+            external_id,
+            max_attempts,
+            concurrency,
+            request_timeout_seconds,
+        } => {
+            // No role: the ambient credentials' own organization, once.
+            let roles: Vec<Option<String>> = if role_arn.is_empty() {
+                vec![None]
+            } else {
+                role_arn.into_iter().map(Some).collect()
+            };
+            for role_arn in roles {
+                let mut source = AwsSource::new(AwsOptions {
+                    role_arn,
+                    external_id: external_id.clone(),
+                    max_attempts,
+                    concurrency,
+                    request_timeout: Duration::from_secs(request_timeout_seconds),
+                });
+                statuses.push(run(&db, &mut source, &run_options).await?.status);
+            }
+        }
+        SourceCommand::File { path, scope } => {
+            let mut source = FileSource::new(path, scope);
+            statuses.push(run(&db, &mut source, &run_options).await?.status);
+        }
+    }
+    db.close().await.ok();
+    let ok = statuses
+        .iter()
+        .all(|s| matches!(s, RunStatus::Succeeded | RunStatus::Skipped));
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

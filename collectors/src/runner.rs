@@ -1,0 +1,246 @@
+//! The runner: everything around a source, once for all of them. It opens the run, holds the
+//! scope's lock, writes every page through `entity::write` as it arrives, removes what a
+//! complete read did not see (and only then), closes the run and logs one summary line.
+
+use crate::filter::Exclusions;
+use crate::lock;
+use crate::source::Source;
+use chrono::Utc;
+use entity::StoreError;
+use entity::collector_run;
+use entity::enums::{AssetType, RunStatus};
+use entity::run::{MAX_REQUEST_IDS, RunOutcome, finish_run, start_run};
+use entity::write::{WriteContext, WriteCounts, remove_unseen, upsert_accounts, upsert_endpoints};
+use sea_orm::DatabaseConnection;
+use std::time::Duration;
+use tokio::time::{Instant, timeout_at};
+use tracing::Instrument;
+
+/// How a run is bounded and filtered.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The whole run, opening included, must end by then; a run cut short is partial.
+    pub deadline: Duration,
+    pub exclusions: Exclusions,
+}
+
+/// Why the runner could not even record what happened (the database is unusable).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot record the run: {0}")]
+pub struct RunnerError(#[from] pub StoreError);
+
+/// Runs `source` to the end (or the deadline) and returns the closed run. Everything it
+/// logs carries the collector and scope (one span per run).
+pub async fn run<S: Source>(
+    db: &DatabaseConnection,
+    source: &mut S,
+    options: &RunOptions,
+) -> Result<collector_run::Model, RunnerError> {
+    let collector = source.collector();
+    let span = tracing::info_span!("collector_run", collector, scope = tracing::field::Empty);
+    run_in_span(db, source, options).instrument(span).await
+}
+
+async fn run_in_span<S: Source>(
+    db: &DatabaseConnection,
+    source: &mut S,
+    options: &RunOptions,
+) -> Result<collector_run::Model, RunnerError> {
+    let collector = source.collector();
+    let version = env!("CARGO_PKG_VERSION");
+    let deadline = Instant::now() + options.deadline;
+    let span = tracing::Span::current();
+
+    let scope = match timeout_at(deadline, source.open()).await {
+        Ok(Ok(scope)) => scope,
+        Ok(Err(err)) => return failed_before_start(db, collector, version, err.to_string()).await,
+        Err(_) => {
+            return failed_before_start(
+                db,
+                collector,
+                version,
+                "deadline exceeded while connecting".into(),
+            )
+            .await;
+        }
+    };
+    span.record("scope", scope.as_str());
+
+    let Some(_lock) = lock::try_acquire(db, collector, &scope).await? else {
+        let started = Utc::now();
+        let run = start_run(db, collector, version, &scope, started).await?;
+        let outcome = RunOutcome {
+            status: RunStatus::Skipped,
+            counts: WriteCounts::default(),
+            pages: 0,
+            request_ids: Vec::new(),
+            error: Some("another run of this collector and scope holds the lock".into()),
+        };
+        let run = finish_run(db, run.id, outcome, Utc::now()).await?;
+        summary(&run);
+        return Ok(run);
+    };
+
+    let started = Utc::now();
+    let run = start_run(db, collector, version, &scope, started).await?;
+    let source_label = format!("{collector}/{version}");
+    let mut counts = WriteCounts::default();
+    let mut pages: u64 = 0;
+    let mut request_ids: Vec<String> = Vec::new();
+    let mut left_out: u64 = 0;
+
+    let read = timeout_at(deadline, async {
+        while let Some(page) = source.next_page().await? {
+            let ctx = WriteContext::run(run.id, Utc::now());
+            let mut accounts = page.accounts;
+            let before = accounts.len();
+            accounts.retain(|a| options.exclusions.keeps(a));
+            left_out += (before - accounts.len()) as u64;
+            // What a source reads belongs to its scope: that is what removal is decided by.
+            for account in &mut accounts {
+                account.scope.clone_from(&scope);
+                account.source.clone_from(&source_label);
+            }
+            let mut endpoints = page.endpoints;
+            for endpoint in &mut endpoints {
+                endpoint.scope.clone_from(&scope);
+            }
+            counts.add(
+                upsert_accounts(db, &ctx, accounts)
+                    .await
+                    .map_err(ReadError::Store)?,
+            );
+            counts.add(
+                upsert_endpoints(db, &ctx, endpoints)
+                    .await
+                    .map_err(ReadError::Store)?,
+            );
+            pages += 1;
+            let room = MAX_REQUEST_IDS.saturating_sub(request_ids.len());
+            request_ids.extend(page.request_ids.into_iter().take(room));
+        }
+        Ok::<(), ReadError>(())
+    })
+    .await;
+
+    let error = match read {
+        Ok(Ok(())) => None,
+        Ok(Err(ReadError::Collect(err))) => Some(err.to_string()),
+        Ok(Err(ReadError::Store(err))) => {
+            tracing::error!(error = %err, "writing a page failed");
+            Some(err.public_message())
+        }
+        Err(_) => Some(format!(
+            "deadline of {}s exceeded",
+            options.deadline.as_secs()
+        )),
+    };
+    let status = match (&error, pages) {
+        (None, _) => RunStatus::Succeeded,
+        (Some(_), 0) => RunStatus::Failed,
+        (Some(_), _) => RunStatus::Partial,
+    };
+    if status == RunStatus::Succeeded {
+        // Only a complete read may decide that something is gone.
+        let owns = source.owns();
+        let at = Utc::now();
+        if owns.accounts {
+            counts.removed +=
+                remove_unseen(db, run.id, at, AssetType::CloudAccount, &scope).await?;
+        }
+        if owns.endpoints {
+            counts.removed +=
+                remove_unseen(db, run.id, at, AssetType::MonitoringEndpoint, &scope).await?;
+        }
+    }
+    if left_out > 0 {
+        tracing::info!(left_out, "accounts left out by exclusions");
+    }
+    let outcome = RunOutcome {
+        status,
+        counts,
+        pages,
+        request_ids,
+        error,
+    };
+    let run = finish_run(db, run.id, outcome, Utc::now()).await?;
+    summary(&run);
+    Ok(run)
+}
+
+enum ReadError {
+    Collect(crate::source::CollectError),
+    Store(StoreError),
+}
+
+impl From<crate::source::CollectError> for ReadError {
+    fn from(err: crate::source::CollectError) -> Self {
+        Self::Collect(err)
+    }
+}
+
+/// A source that could not even say what it reads still leaves a failed run behind, so the
+/// freshness signals see the failure.
+async fn failed_before_start(
+    db: &DatabaseConnection,
+    collector: &'static str,
+    version: &str,
+    error: String,
+) -> Result<collector_run::Model, RunnerError> {
+    let run = start_run(db, collector, version, "unknown", Utc::now()).await?;
+    let outcome = RunOutcome {
+        status: RunStatus::Failed,
+        counts: WriteCounts::default(),
+        pages: 0,
+        request_ids: Vec::new(),
+        error: Some(error),
+    };
+    let run = finish_run(db, run.id, outcome, Utc::now()).await?;
+    summary(&run);
+    Ok(run)
+}
+
+/// The one line per run that operators grep for.
+fn summary(run: &collector_run::Model) {
+    let seconds = run
+        .finished_at
+        .map(|end| (end - run.started_at).as_seconds_f64());
+    let fields = (
+        run.id,
+        run.status.as_str(),
+        run.seen,
+        run.created,
+        run.updated,
+        run.unchanged,
+        run.removed,
+        run.pages,
+    );
+    match run.status {
+        RunStatus::Succeeded | RunStatus::Skipped => tracing::info!(
+            run = fields.0,
+            status = fields.1,
+            seen = fields.2,
+            created = fields.3,
+            updated = fields.4,
+            unchanged = fields.5,
+            removed = fields.6,
+            pages = fields.7,
+            seconds,
+            error = run.error.as_deref(),
+            "collector run finished"
+        ),
+        _ => tracing::error!(
+            run = fields.0,
+            status = fields.1,
+            seen = fields.2,
+            created = fields.3,
+            updated = fields.4,
+            unchanged = fields.5,
+            removed = fields.6,
+            pages = fields.7,
+            seconds,
+            error = run.error.as_deref(),
+            "collector run finished"
+        ),
+    }
+}

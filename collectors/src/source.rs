@@ -1,0 +1,51 @@
+//! What a collector is: something that reads one source, page by page, and turns what it
+//! reads into plain records. It never writes; the runner does.
+
+use entity::record::{AccountRecord, EndpointRecord};
+use std::future::Future;
+
+/// Why reading stopped. The runner records it on the run; nothing is removed after either.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The provider kept throttling after every retry the budget allowed.
+    #[error("throttled by {api}: {detail}")]
+    Throttled { api: String, detail: String },
+    /// A request failed for good (after retries where they make sense).
+    #[error("{api} failed: {detail}")]
+    Request { api: String, detail: String },
+    /// The input cannot be used at all (bad document, bad configuration).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One page of what a source read.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub accounts: Vec<AccountRecord>,
+    pub endpoints: Vec<EndpointRecord>,
+    /// The provider's request ids behind this page, for support tickets.
+    pub request_ids: Vec<String>,
+}
+
+/// Which asset tables a source speaks for in its scope: after a complete read, rows of these
+/// tables in the scope that were not seen are marked removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owns {
+    pub accounts: bool,
+    pub endpoints: bool,
+}
+
+pub trait Source: Send {
+    /// The collector's name, as recorded on runs (`aws`, `file`…).
+    fn collector(&self) -> &'static str;
+
+    /// Which tables a complete read is authoritative for.
+    fn owns(&self) -> Owns;
+
+    /// Connects and finds out what is being read: the scope (an organization, a tenant, a
+    /// file). Runs before the run is recorded, so the lock can be taken per scope.
+    fn open(&mut self) -> impl Future<Output = Result<String, CollectError>> + Send;
+
+    /// The next page, or `None` once the source was read completely.
+    fn next_page(&mut self) -> impl Future<Output = Result<Option<Page>, CollectError>> + Send;
+}
