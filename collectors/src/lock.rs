@@ -15,12 +15,13 @@ pub struct RunLock {
     _txn: Option<DatabaseTransaction>,
 }
 
-/// A stable 64-bit key for the pair.
-pub fn key(collector: &str, scope: &str) -> i64 {
+/// A stable 32-bit key for the pair. Advisory locks are database-wide, so the lock pairs it
+/// with a hash of the schema: two inventories in one database do not block each other.
+pub fn key(collector: &str, scope: &str) -> i32 {
     let digest = Sha256::digest(format!("asset-inventory\0{collector}\0{scope}"));
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(bytes)
+    let mut bytes = [0u8; 4];
+    bytes.copy_from_slice(&digest[..4]);
+    i32::from_be_bytes(bytes)
 }
 
 /// `None` when another run holds the lock.
@@ -36,7 +37,7 @@ pub async fn try_acquire(
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT pg_try_advisory_xact_lock($1) AS locked",
+            "SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS locked",
             [key(collector, scope).into()],
         ))
         .await?;

@@ -56,6 +56,8 @@ async fn main() -> anyhow::Result<ExitCode> {
                     max_attempts,
                     concurrency,
                     request_timeout: Duration::from_secs(request_timeout_seconds),
+                    endpoint_url: None,
+                    credentials: None,
                 });
                 statuses.push(run(&db, &mut source, &run_options).await?.status);
             }

@@ -30,6 +30,11 @@ pub struct AwsOptions {
     /// Accounts enriched (parents, tags) at the same time.
     pub concurrency: usize,
     pub request_timeout: Duration,
+    /// Overrides the endpoint (normally `AWS_ENDPOINT_URL` does, through the SDK).
+    pub endpoint_url: Option<String>,
+    /// Fixed credentials instead of the standard chain: for tools and tests that must not
+    /// reach for instance metadata.
+    pub credentials: Option<aws_sdk_organizations::config::Credentials>,
 }
 
 pub struct AwsSource {
@@ -57,12 +62,17 @@ impl AwsSource {
         // still wins (GovCloud, China).
         let region =
             aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
-        let base = aws_config::defaults(BehaviorVersion::latest())
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region)
             .retry_config(retry)
-            .timeout_config(timeouts)
-            .load()
-            .await;
+            .timeout_config(timeouts);
+        if let Some(url) = &self.options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(credentials) = &self.options.credentials {
+            loader = loader.credentials_provider(credentials.clone());
+        }
+        let base = loader.load().await;
         let Some(role_arn) = &self.options.role_arn else {
             return Client::new(&base);
         };

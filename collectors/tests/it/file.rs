@@ -1,0 +1,165 @@
+//! The file source: a document's accounts and endpoints in their own scope, removal when they
+//! leave the file, and a malformed document refused whole with its line and field.
+
+use collectors::file::FileSource;
+use collectors::runner::run;
+use entity::enums::{Origin, RunStatus};
+use entity::testing::TestDb;
+use entity::{cloud_account, collector_run, monitoring_endpoint};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use std::path::PathBuf;
+
+fn temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "inventory-file-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+const TWO_ACCOUNTS: &str = r#"
+accounts:
+  - provider: aws
+    native_id: "999999999999"
+    name: legacy-billing
+    org_path: standalone
+    status: active
+    tags: { owner: finance }
+  - provider: azure
+    native_id: 6f1c2d3e-0000-4a5b-9c8d-000000000009
+    name: partner-sandbox
+    status: suspended
+endpoints:
+  - id: prom-factory
+    kind: prometheus
+    url: http://10.1.2.3:9090
+    labels: { site: factory }
+"#;
+
+async fn a_document_is_its_own_scope(db: &TestDb) {
+    let path = temp("inventory.yaml", TWO_ACCOUNTS);
+    let first = run(
+        &db.conn,
+        &mut FileSource::new(path.clone(), None),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.error);
+    assert_eq!(first.scope, "file:inventory.yaml");
+    assert_eq!((first.seen, first.created), (3, 3));
+    let billing = cloud_account::Entity::find_by_id("aws:999999999999")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(billing.scope, "file:inventory.yaml");
+    assert_eq!(
+        billing.source,
+        format!("file/{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(billing.tags, serde_json::json!({ "owner": "finance" }));
+    let endpoint = monitoring_endpoint::Entity::find_by_id("prom-factory")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        (endpoint.origin, endpoint.scope.as_str()),
+        (Origin::Collector, "file:inventory.yaml")
+    );
+
+    // The Azure account leaves the file: the next complete import removes it, nothing else.
+    let shorter = TWO_ACCOUNTS.replace(
+        "  - provider: azure\n    native_id: 6f1c2d3e-0000-4a5b-9c8d-000000000009\n    name: partner-sandbox\n    status: suspended\n",
+        "",
+    );
+    std::fs::write(&path, shorter).expect("rewrite");
+    let second = run(
+        &db.conn,
+        &mut FileSource::new(path.clone(), None),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(
+        (second.status, second.removed, second.unchanged),
+        (RunStatus::Succeeded, 1, 2)
+    );
+    let azure = cloud_account::Entity::find_by_id("azure:6f1c2d3e-0000-4a5b-9c8d-000000000009")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("kept as history");
+    assert!(azure.removed_at.is_some());
+}
+
+async fn a_malformed_document_writes_nothing_and_says_where(db: &TestDb) {
+    for (name, text, expected) in [
+        (
+            "bad.yaml",
+            "accounts:\n  - provider: aws\n    native_id: \"1\"\n    name: x\n    status: sleeping\n",
+            "line 5",
+        ),
+        (
+            "bad.yaml",
+            "accounts:\n  - provider: aws\n    native_id: \"1\"\n    name: x\n    status: active\n    colour: blue\n",
+            "colour",
+        ),
+        (
+            "bad.json",
+            "{ \"accounts\": [ { \"provider\": \"aws\", \"name\": \"x\", \"status\": \"active\" } ] }",
+            "native_id",
+        ),
+        ("bad.json", "{ \"accounts\": [ ", "line 1"),
+    ] {
+        let path = temp(name, text);
+        let failed = run(
+            &db.conn,
+            &mut FileSource::new(path, None),
+            &crate::aws::options(),
+        )
+        .await
+        .expect("run");
+        assert_eq!(failed.status, RunStatus::Failed, "{text}");
+        let error = failed.error.unwrap_or_default();
+        assert!(
+            error.contains(expected) && error.contains(name),
+            "{text}: {error}"
+        );
+    }
+    assert_eq!(
+        cloud_account::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        collector_run::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        4
+    );
+    let missing = run(
+        &db.conn,
+        &mut FileSource::new(PathBuf::from("/nonexistent/inventory.yaml"), None),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(missing.status, RunStatus::Failed);
+}
+
+entity::on_both_backends!(
+    a_document_is_its_own_scope,
+    a_malformed_document_writes_nothing_and_says_where,
+);

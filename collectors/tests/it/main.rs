@@ -1,0 +1,7 @@
+//! Collector tests: the runner and sources against real peers (moto for AWS Organizations)
+//! and documented-shape local peers, each test on its own database, SQLite and PostgreSQL.
+
+mod aws;
+mod file;
+mod moto;
+mod peer;
