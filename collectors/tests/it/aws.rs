@@ -338,3 +338,23 @@ async fn an_overlapping_run_on_postgres_is_skipped() {
     );
     db.finish().await;
 }
+
+/// `--role-arn`: credentials come from STS `AssumeRole` (moto serves STS too) before the
+/// organization is read.
+#[tokio::test]
+async fn the_organization_is_read_through_an_assumed_role() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let org = seed(&moto.client()).await;
+    let mut aws = moto.options();
+    aws.role_arn = Some("arn:aws:iam::123456789012:role/OrganizationAudit".into());
+    aws.external_id = Some("asset-inventory-test".into());
+    let done = run(&db.conn, &mut AwsSource::new(aws), &options())
+        .await
+        .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    assert_eq!((done.scope.as_str(), done.seen), (org.id.as_str(), 4));
+    db.finish().await;
+}

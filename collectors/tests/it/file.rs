@@ -163,3 +163,38 @@ entity::on_both_backends!(
     a_document_is_its_own_scope,
     a_malformed_document_writes_nothing_and_says_where,
 );
+
+/// The binary exits 0 after a good import and non-zero after a refused one, and logs its
+/// summary line as JSON.
+#[test]
+fn the_binary_exit_code_follows_the_run() {
+    let good = temp("good.yaml", TWO_ACCOUNTS);
+    let bad = temp("bad.yaml", "accounts: [ { provider: oracle } ]\n");
+    let database = temp("unused", "");
+    let url = format!("sqlite://{}.db?mode=rwc", database.display());
+    let collect = |path: &PathBuf| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_inventory-collect"))
+            .args(["--database-url", &url, "file"])
+            .arg(path)
+            .output()
+            .expect("run inventory-collect")
+    };
+    let ok = collect(&good);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let log = String::from_utf8_lossy(&ok.stderr).into_owned();
+    let summary = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "collector run finished")
+        .unwrap_or_else(|| panic!("no summary line in {log}"));
+    assert_eq!(
+        (summary["status"].as_str(), summary["created"].as_i64()),
+        (Some("succeeded"), Some(3))
+    );
+    let refused = collect(&bad);
+    assert_eq!(refused.status.code(), Some(1));
+}
