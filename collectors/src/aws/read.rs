@@ -119,12 +119,16 @@ pub async fn accounts(
             Ok(listed) => {
                 let mut request_ids = std::mem::take(&mut first_ids);
                 request_ids.extend(request_id(&listed).map(str::to_owned));
+                let listing = Listing {
+                    page: number,
+                    request_id: request_id(&listed),
+                };
                 enrich(
                     &client,
                     &hierarchy,
                     &organization.id,
                     listed.accounts(),
-                    number,
+                    listing,
                     concurrency,
                 )
                 .await
@@ -148,12 +152,19 @@ pub async fn accounts(
     }
 }
 
+/// Which `ListAccounts` page an account came from, for its provenance.
+#[derive(Clone, Copy)]
+struct Listing<'a> {
+    page: u32,
+    request_id: Option<&'a str>,
+}
+
 async fn enrich(
     client: &Client,
     hierarchy: &Arc<Hierarchy>,
     organization: &str,
     accounts: &[Account],
-    page: u32,
+    listing: Listing<'_>,
     concurrency: usize,
 ) -> Result<Vec<AccountRecord>, CollectError> {
     futures::stream::iter(accounts.iter().cloned())
@@ -164,7 +175,14 @@ async fn enrich(
                 let (parent, is_root) = hierarchy.parent_of(&id).await?;
                 let chain = hierarchy.chain(&parent, is_root).await?;
                 let tags = tags(client, &id, &hierarchy).await?;
-                Ok::<_, CollectError>(record(&account, organization, &chain, parent, tags, page))
+                Ok::<_, CollectError>(record(
+                    &account,
+                    organization,
+                    &chain,
+                    parent,
+                    tags,
+                    listing,
+                ))
             }
         })
         .buffered(concurrency)
@@ -227,7 +245,7 @@ fn record(
     chain: &[Ancestor],
     parent: String,
     tags: BTreeMap<String, String>,
-    page: u32,
+    listing: Listing<'_>,
 ) -> AccountRecord {
     let id = account.id().unwrap_or_default().to_owned();
     let (status, raw_status) = status(account);
@@ -270,7 +288,8 @@ fn record(
         provenance: json!({
             "api": "organizations",
             "operations": ["ListAccounts", "ListParents", "DescribeOrganizationalUnit", "ListTagsForResource"],
-            "page": page,
+            "page": listing.page,
+            "request_id": listing.request_id,
         }),
     }
 }

@@ -203,6 +203,12 @@ async fn the_organization_is_stored_field_by_field_and_only_once(db: &TestDb) {
     );
     assert_eq!(payments.last_run_id, Some(first.id));
     assert_eq!(payments.provenance["api"], "organizations");
+    assert_eq!(payments.provenance["page"], 1);
+    assert!(
+        payments.provenance["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
 
     let tools = row(db, &org.tools).await;
     assert_eq!(tools.org_path, format!("{}/{}/Prod", org.id, org.root));
