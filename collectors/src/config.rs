@@ -78,6 +78,23 @@ pub enum SourceCommand {
         )]
         request_timeout_seconds: u64,
     },
+    /// GCP: projects from Cloud Resource Manager v3.
+    Gcp {
+        /// `organizations/N` or `folders/N` (the subtree is walked), or `projects:search`
+        /// (every project the credential can see). Repeatable: one run per scope.
+        #[arg(
+            long,
+            env = "INVENTORY_GCP_SCOPE",
+            value_delimiter = ',',
+            required = true
+        )]
+        scope: Vec<String>,
+        /// Base URL of the Resource Manager API.
+        #[arg(long, env = "INVENTORY_GCP_CRM_URL", default_value = collectors_gcp_default())]
+        base_url: url::Url,
+        #[command(flatten)]
+        http: HttpArgs,
+    },
     /// An inventory document (YAML or JSON, the format of deploy/examples/inventory.json).
     File {
         /// The document.
@@ -86,4 +103,35 @@ pub enum SourceCommand {
         #[arg(long, env = "INVENTORY_FILE_SCOPE")]
         scope: Option<String>,
     },
+}
+
+fn collectors_gcp_default() -> &'static str {
+    crate::gcp::DEFAULT_BASE_URL
+}
+
+/// Retries and timeouts of the REST sources.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Attempts per request, the first included (429, 5xx, timeouts, dropped connections and
+    /// non-JSON bodies are retried with capped exponential backoff and jitter, honouring
+    /// Retry-After).
+    #[arg(long, env = "INVENTORY_HTTP_MAX_ATTEMPTS", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// Timeout of one request (and of getting a token), in seconds.
+    #[arg(long, env = "INVENTORY_HTTP_TIMEOUT_SECONDS", default_value_t = 20)]
+    pub timeout_seconds: u64,
+    /// Items asked for per page.
+    #[arg(long, env = "INVENTORY_PAGE_SIZE", default_value_t = 500)]
+    pub page_size: u32,
+}
+
+impl HttpArgs {
+    pub fn retry(&self) -> crate::http::RetryPolicy {
+        crate::http::RetryPolicy {
+            max_attempts: self.max_attempts,
+            min_delay: std::time::Duration::from_millis(500),
+            max_delay: std::time::Duration::from_secs(30),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds),
+        }
+    }
 }

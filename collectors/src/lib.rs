@@ -10,6 +10,8 @@ pub mod aws;
 pub mod config;
 pub mod file;
 pub mod filter;
+pub mod gcp;
+pub mod http;
 pub mod lock;
 pub mod runner;
 pub mod source;

@@ -7,6 +7,7 @@ use collectors::aws::{AwsOptions, AwsSource};
 use collectors::config::{Cli, SourceCommand};
 use collectors::file::FileSource;
 use collectors::filter::Exclusions;
+use collectors::gcp::{GcpOptions, GcpSource};
 use collectors::runner::{RunOptions, run};
 use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
@@ -58,6 +59,22 @@ async fn main() -> anyhow::Result<ExitCode> {
                     request_timeout: Duration::from_secs(request_timeout_seconds),
                     endpoint_url: None,
                     credentials: None,
+                });
+                statuses.push(run(&db, &mut source, &run_options).await?.status);
+            }
+        }
+        SourceCommand::Gcp {
+            scope,
+            base_url,
+            http,
+        } => {
+            for scope in scope {
+                let mut source = GcpSource::new(GcpOptions {
+                    base_url: base_url.clone(),
+                    scope,
+                    credentials_file: None,
+                    retry: http.retry(),
+                    page_size: http.page_size,
                 });
                 statuses.push(run(&db, &mut source, &run_options).await?.status);
             }

@@ -3,5 +3,6 @@
 
 mod aws;
 mod file;
+mod gcp;
 mod moto;
 mod peer;
