@@ -200,47 +200,31 @@ async fn failed_before_start(
     Ok(run)
 }
 
-/// The one line per run that operators grep for.
+/// The one line per run that operators grep for; a run that did not succeed adds an error
+/// line, so alerting on `level=ERROR` catches it.
 fn summary(run: &collector_run::Model) {
     let seconds = run
         .finished_at
         .map(|end| (end - run.started_at).as_seconds_f64());
-    let fields = (
-        run.id,
-        run.status.as_str(),
-        run.seen,
-        run.created,
-        run.updated,
-        run.unchanged,
-        run.removed,
-        run.pages,
+    tracing::info!(
+        run = run.id,
+        status = run.status.as_str(),
+        seen = run.seen,
+        created = run.created,
+        updated = run.updated,
+        unchanged = run.unchanged,
+        removed = run.removed,
+        pages = run.pages,
+        seconds,
+        error = run.error.as_deref(),
+        "collector run finished"
     );
-    match run.status {
-        RunStatus::Succeeded | RunStatus::Skipped => tracing::info!(
-            run = fields.0,
-            status = fields.1,
-            seen = fields.2,
-            created = fields.3,
-            updated = fields.4,
-            unchanged = fields.5,
-            removed = fields.6,
-            pages = fields.7,
-            seconds,
+    if !matches!(run.status, RunStatus::Succeeded | RunStatus::Skipped) {
+        tracing::error!(
+            run = run.id,
+            status = run.status.as_str(),
             error = run.error.as_deref(),
-            "collector run finished"
-        ),
-        _ => tracing::error!(
-            run = fields.0,
-            status = fields.1,
-            seen = fields.2,
-            created = fields.3,
-            updated = fields.4,
-            unchanged = fields.5,
-            removed = fields.6,
-            pages = fields.7,
-            seconds,
-            error = run.error.as_deref(),
-            "collector run finished"
-        ),
+            "collector run did not succeed"
+        );
     }
 }
