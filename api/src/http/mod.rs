@@ -8,7 +8,6 @@ use crate::graphql::limits::Limits;
 use crate::graphql::{self, InventorySchema};
 use async_graphql::ErrorExtensionValues;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -49,7 +48,6 @@ pub fn router(db: DatabaseConnection, settings: Settings) -> Router {
 async fn execute(
     Extension(schema): Extension<InventorySchema>,
     Extension(auth): Extension<Arc<Authenticator>>,
-    State(_): State<DatabaseConnection>,
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
