@@ -95,6 +95,45 @@ pub enum SourceCommand {
         #[command(flatten)]
         http: HttpArgs,
     },
+    /// Azure: subscriptions from Azure Resource Manager, one run per tenant.
+    Azure {
+        /// Tenant (directory) ids, one run each; the same app registration must be consented
+        /// in every tenant.
+        #[arg(
+            long = "tenant",
+            env = "AZURE_TENANT_ID",
+            value_delimiter = ',',
+            required = true
+        )]
+        tenants: Vec<String>,
+        /// Client id of the app registration or user-assigned identity.
+        #[arg(long, env = "AZURE_CLIENT_ID")]
+        client_id: Option<String>,
+        /// Client secret, for the client-secret credential (prefer workload identity).
+        #[arg(long, env = "AZURE_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// Projected service-account token, for workload identity.
+        #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE")]
+        federated_token_file: Option<PathBuf>,
+        /// Entra ID authority (https).
+        #[arg(long, env = "AZURE_AUTHORITY_HOST")]
+        authority_host: Option<String>,
+        /// The credentials to try, in order; the first configured one that yields a token
+        /// wins.
+        #[arg(
+            long = "credential",
+            env = "INVENTORY_AZURE_CREDENTIALS",
+            value_enum,
+            value_delimiter = ',',
+            default_value = "workload-identity,managed-identity,client-secret"
+        )]
+        credentials: Vec<crate::azure::CredentialKind>,
+        /// Base URL of Azure Resource Manager.
+        #[arg(long, env = "INVENTORY_AZURE_ARM_URL", default_value = crate::azure::DEFAULT_BASE_URL)]
+        base_url: url::Url,
+        #[command(flatten)]
+        http: HttpArgs,
+    },
     /// An inventory document (YAML or JSON, the format of deploy/examples/inventory.json).
     File {
         /// The document.

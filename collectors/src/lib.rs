@@ -7,6 +7,7 @@
 //! (`entity`), or anything GraphQL (`api`).
 
 pub mod aws;
+pub mod azure;
 pub mod config;
 pub mod file;
 pub mod filter;

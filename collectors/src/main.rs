@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use collectors::aws::{AwsOptions, AwsSource};
+use collectors::azure::{AzureOptions, AzureSource, CredentialConfig};
 use collectors::config::{Cli, SourceCommand};
 use collectors::file::FileSource;
 use collectors::filter::Exclusions;
@@ -75,6 +76,34 @@ async fn main() -> anyhow::Result<ExitCode> {
                     credentials_file: None,
                     retry: http.retry(),
                     page_size: http.page_size,
+                });
+                statuses.push(run(&db, &mut source, &run_options).await?.status);
+            }
+        }
+        SourceCommand::Azure {
+            tenants,
+            client_id,
+            client_secret,
+            federated_token_file,
+            authority_host,
+            credentials,
+            base_url,
+            http,
+        } => {
+            for tenant_id in tenants {
+                let mut source = AzureSource::new(AzureOptions {
+                    base_url: base_url.clone(),
+                    credentials: CredentialConfig {
+                        tenant_id,
+                        client_id: client_id.clone(),
+                        client_secret: client_secret.clone(),
+                        federated_token_file: federated_token_file.clone(),
+                        authority_host: authority_host.clone(),
+                        order: credentials.clone(),
+                        http: None,
+                        timeout: Duration::from_secs(http.timeout_seconds),
+                    },
+                    retry: http.retry(),
                 });
                 statuses.push(run(&db, &mut source, &run_options).await?.status);
             }

@@ -2,6 +2,7 @@
 //! and documented-shape local peers, each test on its own database, SQLite and PostgreSQL.
 
 mod aws;
+mod azure;
 mod file;
 mod gcp;
 mod moto;
