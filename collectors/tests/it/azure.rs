@@ -37,6 +37,8 @@ enum Fault {
     RateLimited(u32),
     ServerError,
     Garbage,
+    Slow,
+    Drop,
 }
 
 #[derive(Default)]
@@ -163,6 +165,11 @@ async fn list_subscriptions(
             "Encountered internal server error.",
         ),
         Some(Fault::Garbage) => (StatusCode::OK, "not json").into_response(),
+        Some(Fault::Slow) => {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            arm_error(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout", "too late")
+        }
+        Some(Fault::Drop) => std::panic::resume_unwind(Box::new("drop the connection")),
         None => axum::Json(json!({ "value": all.into_iter().skip(2).collect::<Vec<_>>() }))
             .into_response(),
     }
@@ -438,6 +445,8 @@ async fn faults_on_the_second_page_remove_nothing(db: &TestDb) {
         (Fault::RateLimited(10), "HTTP 429"),
         (Fault::ServerError, "HTTP 500: InternalServerError"),
         (Fault::Garbage, "not JSON"),
+        (Fault::Slow, "timed out"),
+        (Fault::Drop, "connection failed"),
     ] {
         {
             let mut w = peer.world.lock().expect("world");
