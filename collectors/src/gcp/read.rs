@@ -97,7 +97,12 @@ impl Reader {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            each.call(self, list, fetched.request_id).await?;
+            let request = Request {
+                id: fetched.request_id,
+                // Path and query only: our URLs carry no secret, and the host is configuration.
+                url: format!("{}?{}", url.path(), url.query().unwrap_or_default()),
+            };
+            each.call(self, list, request).await?;
             token = text(&fetched.body, "nextPageToken").filter(|t| !t.is_empty());
             if token.is_none() {
                 return Ok(());
@@ -158,7 +163,7 @@ impl Reader {
         &mut self,
         projects: Vec<Value>,
         api: &str,
-        request_id: Option<String>,
+        request: Request,
     ) -> Result<(), CollectError> {
         self.page_number += 1;
         let mut accounts = Vec::with_capacity(projects.len());
@@ -171,13 +176,13 @@ impl Reader {
                 ancestors,
                 api,
                 self.page_number,
-                request_id.as_deref(),
+                &request,
             ));
         }
         let page = Page {
             accounts,
             endpoints: Vec::new(),
-            request_ids: request_id.into_iter().collect(),
+            request_ids: request.id.into_iter().collect(),
         };
         self.pages
             .send(Ok(page))
@@ -232,6 +237,12 @@ impl Reader {
     }
 }
 
+/// The request behind a page, for provenance.
+pub struct Request {
+    id: Option<String>,
+    url: String,
+}
+
 /// What to do with each page of a list (async closures over `&mut Reader` are not yet
 /// expressible as plain closures).
 trait AsyncPageFn {
@@ -239,7 +250,7 @@ trait AsyncPageFn {
         &'a mut self,
         reader: &'a mut Reader,
         items: Vec<Value>,
-        request_id: Option<String>,
+        request: Request,
     ) -> futures::future::BoxFuture<'a, Result<(), CollectError>>;
 }
 
@@ -250,9 +261,9 @@ impl AsyncPageFn for SendProjects {
         &'a mut self,
         reader: &'a mut Reader,
         items: Vec<Value>,
-        request_id: Option<String>,
+        request: Request,
     ) -> futures::future::BoxFuture<'a, Result<(), CollectError>> {
-        Box::pin(reader.send_projects(items, self.0, request_id))
+        Box::pin(reader.send_projects(items, self.0, request))
     }
 }
 
@@ -263,7 +274,7 @@ impl AsyncPageFn for Collect<'_> {
         &'a mut self,
         _reader: &'a mut Reader,
         items: Vec<Value>,
-        _request_id: Option<String>,
+        _request: Request,
     ) -> futures::future::BoxFuture<'a, Result<(), CollectError>> {
         self.0.extend(items);
         Box::pin(async { Ok(()) })
@@ -276,7 +287,7 @@ fn record(
     ancestors: Vec<Ancestor>,
     api: &str,
     page: u32,
-    request_id: Option<&str>,
+    request: &Request,
 ) -> AccountRecord {
     let project_id = text(&project, "projectId").unwrap_or_default();
     let state = text(&project, "state");
@@ -322,7 +333,8 @@ fn record(
             "api": "cloudresourcemanager.v3",
             "operation": api,
             "page": page,
-            "request_id": request_id,
+            "request_id": request.id,
+            "url": request.url,
         }),
     }
 }

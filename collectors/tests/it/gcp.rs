@@ -435,6 +435,14 @@ async fn an_organization_is_walked_page_by_page_with_named_ancestry(db: &TestDb)
     assert_eq!(prod.raw["createTime"], "2024-01-08T10:00:00.000Z");
     assert_eq!(prod.scope, "organizations/100");
     assert_eq!(prod.provenance["operation"], "projects.list");
+    let url = prod.provenance["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        url.starts_with("/v3/projects?parent=folders%2F200"),
+        "{url}"
+    );
 
     let ml = row(db, "ml-train").await;
     assert_eq!(ml.org_path, "example.com/Production/ML");
