@@ -46,6 +46,11 @@ pub struct Cli {
     pub exclude_status: Vec<AccountStatus>,
 }
 
+fn parse_auth_mode(text: &str) -> Result<entity::enums::AuthMode, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase()))
+        .map_err(|_| format!("{text:?} is not one of none, token, basic, oauth"))
+}
+
 fn parse_status(text: &str) -> Result<AccountStatus, String> {
     serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).map_err(|_| {
         format!("{text:?} is not one of active, suspended, pending_deletion, deleted, unknown")
@@ -134,6 +139,21 @@ pub enum SourceCommand {
         #[command(flatten)]
         http: HttpArgs,
     },
+    /// Prometheus: checks every stored Prometheus endpoint, plus the ones given here.
+    Prometheus {
+        /// An endpoint to check (repeatable); recorded as `prometheus-<host>-<port>`.
+        #[arg(long = "url", env = "PROM_URL", value_delimiter = ',')]
+        urls: Vec<url::Url>,
+        /// How to authenticate to the `--url` endpoints: none, token or basic.
+        #[arg(long, env = "INVENTORY_PROMETHEUS_AUTH_MODE", default_value = "none", value_parser = parse_auth_mode)]
+        auth_mode: entity::enums::AuthMode,
+        /// Where the `--url` endpoints' secret is: `env:NAME` or `file:/path` (basic auth:
+        /// `user:password`).
+        #[arg(long, env = "INVENTORY_PROMETHEUS_SECRET_REF")]
+        secret_ref: Option<String>,
+        #[command(flatten)]
+        probe: ProbeArgs,
+    },
     /// An inventory document (YAML or JSON, the format of deploy/examples/inventory.json).
     File {
         /// The document.
@@ -173,4 +193,26 @@ impl HttpArgs {
             timeout: std::time::Duration::from_secs(self.timeout_seconds),
         }
     }
+}
+
+/// How endpoints are probed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProbeArgs {
+    /// Open a private, loopback or other non-public range to probing (repeatable). Link-local
+    /// and metadata addresses stay closed unless named here too.
+    #[arg(
+        long = "allow-cidr",
+        env = "INVENTORY_ALLOW_CIDR",
+        value_delimiter = ','
+    )]
+    pub allow_cidr: Vec<ipnet::IpNet>,
+    /// Endpoints checked at once.
+    #[arg(long, env = "INVENTORY_PROBE_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Timeout of one request to an endpoint, in seconds.
+    #[arg(long, env = "INVENTORY_PROBE_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub timeout_seconds: u64,
+    /// Extra CA certificates (PEM) to trust for endpoints behind an internal CA.
+    #[arg(long, env = "INVENTORY_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 }

@@ -9,6 +9,8 @@ use collectors::config::{Cli, SourceCommand};
 use collectors::file::FileSource;
 use collectors::filter::Exclusions;
 use collectors::gcp::{GcpOptions, GcpSource};
+use collectors::guard::AddressPolicy;
+use collectors::prometheus::{ProbeOptions, PrometheusSource, Target};
 use collectors::runner::{RunOptions, run};
 use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
@@ -108,6 +110,41 @@ async fn main() -> anyhow::Result<ExitCode> {
                 statuses.push(run(&db, &mut source, &run_options).await?.status);
             }
         }
+        SourceCommand::Prometheus {
+            urls,
+            auth_mode,
+            secret_ref,
+            probe,
+        } => {
+            let mut targets = stored_targets(&db).await?;
+            for url in urls {
+                let id = collectors::prometheus::id_for(&url);
+                if !targets.iter().any(|t| t.id == id) {
+                    targets.push(Target {
+                        id,
+                        url,
+                        auth_mode,
+                        secret_ref: secret_ref.clone(),
+                    });
+                }
+            }
+            let ca_pem = match &probe.ca_file {
+                Some(path) => Some(
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let mut source = PrometheusSource::new(ProbeOptions {
+                targets,
+                policy: AddressPolicy {
+                    allowed: probe.allow_cidr,
+                },
+                timeout: Duration::from_secs(probe.timeout_seconds),
+                concurrency: probe.concurrency,
+                ca_pem,
+            });
+            statuses.push(run(&db, &mut source, &run_options).await?.status);
+        }
         SourceCommand::File { path, scope } => {
             let mut source = FileSource::new(path, scope);
             statuses.push(run(&db, &mut source, &run_options).await?.status);
@@ -122,4 +159,28 @@ async fn main() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Every Prometheus endpoint stored and not removed (seeded by people or discovered).
+async fn stored_targets(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Vec<Target>> {
+    use entity::monitoring_endpoint::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let rows = Entity::find()
+        .filter(Column::Kind.eq(entity::enums::EndpointKind::Prometheus))
+        .filter(Column::RemovedAt.is_null())
+        .all(db)
+        .await
+        .context("reading the stored endpoints")?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let url = url::Url::parse(&row.url).ok()?;
+            Some(Target {
+                id: row.id,
+                url,
+                auth_mode: row.auth_mode,
+                secret_ref: row.secret_ref,
+            })
+        })
+        .collect())
 }

@@ -7,3 +7,4 @@ mod file;
 mod gcp;
 mod moto;
 mod peer;
+mod prometheus;
