@@ -315,6 +315,17 @@ async fn real_prometheus_open_and_behind_basic_auth(db: &TestDb) {
     );
     assert!(stored(db, "prom-dead").await.removed_at.is_some());
     assert!(stored(db, "prom-locked").await.removed_at.is_none());
+
+    // Probing again records no history unless status or version changed (the snapshot in
+    // `raw` is refreshed, not versioned).
+    let again = run(
+        &db.conn,
+        &mut PrometheusSource::new(options(vec![target(&open_id, open.url.as_str())])),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!((again.unchanged, again.updated), (1, 0));
     drop(silent);
 }
 

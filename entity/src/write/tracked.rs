@@ -134,7 +134,8 @@ impl Tracked for monitoring_endpoint::Model {
             ("auth_mode", json!(self.auth_mode)),
             ("status", json!(self.status)),
             ("version", json!(self.version)),
-            ("raw", self.raw.clone()),
+            // `raw` is left out: it is the latest probe's snapshot (goroutines, series counts)
+            // and changes every run; status and version are the history worth keeping.
             ("origin", json!(self.origin)),
             ("labels", self.labels.clone()),
             ("notes", json!(self.notes)),
@@ -224,6 +225,11 @@ pub(super) fn endpoint_model(
         row.labels = o.labels.clone();
         row.notes = o.notes.clone();
         row.secret_ref = o.secret_ref.clone();
+    } else if let Some(o) = old {
+        // An endpoint belongs to the scope that first recorded it (a file, a Grafana's
+        // discovery, `--url`): another collector probing it observes, it does not take it
+        // over, so only its owner's complete run may remove it.
+        row.scope = o.scope.clone();
     }
     row
 }
