@@ -15,6 +15,7 @@ pub mod gcp;
 pub mod guard;
 pub mod http;
 pub mod lock;
+pub mod probe;
 pub mod prometheus;
 pub mod runner;
 pub mod source;

@@ -5,46 +5,16 @@
 //! resolved from the endpoint's secret reference (never stored, never logged), and read at
 //! most a bounded body within a timeout.
 
-use crate::guard::{AddressPolicy, GuardedResolver};
+use crate::guard::AddressPolicy;
+use crate::probe::{ProbeOptions, Target, client, credential, fetch, join, json_data, refused};
 use crate::source::{CollectError, Owns, Page, Source};
 use chrono::Utc;
-use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
+use entity::enums::{EndpointKind, EndpointStatus, Origin};
 use entity::record::EndpointRecord;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
 use url::Url;
-
-/// Largest response body read from an endpoint.
-const MAX_BODY: usize = 2 * 1024 * 1024;
-
-/// One endpoint to check.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub id: String,
-    pub url: Url,
-    pub auth_mode: AuthMode,
-    /// `env:NAME` or `file:/path`; for basic auth the secret is `user:password`.
-    pub secret_ref: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ProbeOptions {
-    pub targets: Vec<Target>,
-    pub policy: AddressPolicy,
-    pub timeout: Duration,
-    pub concurrency: usize,
-    /// Extra CA certificates (PEM) to trust, for endpoints behind an internal CA.
-    pub ca_pem: Option<Vec<u8>>,
-}
-
-pub struct PrometheusSource {
-    options: ProbeOptions,
-    client: Option<reqwest::Client>,
-    done: bool,
-}
 
 /// An id for an endpoint given by URL: `prometheus-<host>-<port>`, within the key charset.
 pub fn id_for(url: &Url) -> String {
@@ -59,106 +29,10 @@ pub fn id_for(url: &Url) -> String {
     id.trim_end_matches('-').to_owned()
 }
 
-/// The secret a reference names. The value never leaves this function except into a header.
-fn resolve_secret(reference: &str) -> Result<String, String> {
-    if let Some(name) = reference.strip_prefix("env:") {
-        std::env::var(name).map_err(|_| format!("secret env {name} is not set"))
-    } else if let Some(path) = reference.strip_prefix("file:") {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| format!("secret file {path} is not readable: {}", e.kind()))
-    } else {
-        Err("the secret reference is neither env: nor file:".into())
-    }
-}
-
-fn client(options: &ProbeOptions) -> Result<reqwest::Client, CollectError> {
-    let policy = Arc::new(options.policy.clone());
-    let redirects = policy.clone();
-    let mut builder = reqwest::Client::builder()
-        .timeout(options.timeout)
-        .connect_timeout(options.timeout)
-        .dns_resolver(Arc::new(GuardedResolver(policy)))
-        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 3 {
-                attempt.error("too many redirects")
-            } else if let Err(reason) = redirects.check_url(attempt.url()) {
-                attempt.error(format!("redirect refused: {reason}"))
-            } else {
-                attempt.follow()
-            }
-        }));
-    if let Some(pem) = &options.ca_pem {
-        for cert in reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| CollectError::Invalid(format!("the CA bundle is not PEM: {e}")))?
-        {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    builder
-        .build()
-        .map_err(|e| CollectError::Invalid(format!("cannot build the HTTP client: {e}")))
-}
-
-/// A bounded GET: status and up to [`MAX_BODY`] bytes of body.
-async fn fetch(
-    client: &reqwest::Client,
-    url: Url,
-    auth: &Option<(AuthMode, String)>,
-) -> Result<(StatusCode, Vec<u8>), String> {
-    let mut request = client.get(url);
-    match auth {
-        Some((AuthMode::Token, token)) => request = request.bearer_auth(token),
-        Some((AuthMode::Basic, pair)) => {
-            let (user, password) = pair.split_once(':').unwrap_or((pair, ""));
-            request = request.basic_auth(user, Some(password));
-        }
-        _ => {}
-    }
-    let mut response = request.send().await.map_err(describe)?;
-    let status = response.status();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(describe)? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(format!("the response is larger than {MAX_BODY} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((status, body))
-}
-
-/// Transport errors without the URL (it is on the row already) but with the root cause,
-/// which carries a guard refusal's reason.
-fn describe(err: reqwest::Error) -> String {
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "connection failed"
-    } else if err.is_redirect() {
-        "redirect refused"
-    } else {
-        "request failed"
-    };
-    let mut root: &dyn std::error::Error = &err;
-    while let Some(inner) = root.source() {
-        root = inner;
-    }
-    format!("{kind}: {root}")
-}
-
-fn join(base: &Url, path: &str) -> Url {
-    let mut url = base.clone();
-    let prefix = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{prefix}{path}"));
-    url.set_query(None);
-    url
-}
-
-fn json_data(body: &[u8]) -> Option<Value> {
-    serde_json::from_slice::<Value>(body)
-        .ok()?
-        .get("data")
-        .cloned()
+pub struct PrometheusSource {
+    options: ProbeOptions,
+    client: Option<reqwest::Client>,
+    done: bool,
 }
 
 /// Checks one endpoint. Never fails: what went wrong is the endpoint's status and error.
@@ -188,33 +62,21 @@ pub async fn probe(
         record.last_error = Some(format!("refused: {reason}"));
         return record;
     }
-    let auth = match (target.auth_mode, &target.secret_ref) {
-        (AuthMode::None, _) => None,
-        (AuthMode::Oauth, _) => {
-            record.last_error = Some("OAuth client credentials are not supported yet".into());
-            return record;
-        }
-        (mode, Some(reference)) => match resolve_secret(reference) {
-            Ok(secret) => Some((mode, secret)),
-            Err(reason) => {
-                record.last_error = Some(reason);
-                return record;
-            }
-        },
-        (_, None) => {
-            record.last_error = Some("the auth mode needs a secret reference".into());
+    let auth = match credential(target) {
+        Ok(auth) => auth,
+        Err(reason) => {
+            record.last_error = Some(reason);
             return record;
         }
     };
     let healthy = match fetch(client, join(&target.url, "/-/healthy"), &auth).await {
         Ok(answer) => answer,
         Err(reason) => {
-            record.status =
-                if reason.contains("allow it with --allow-cidr") || reason.contains("metadata") {
-                    EndpointStatus::Unknown
-                } else {
-                    EndpointStatus::Down
-                };
+            record.status = if refused(&reason) {
+                EndpointStatus::Unknown
+            } else {
+                EndpointStatus::Down
+            };
             record.last_error = Some(reason);
             return record;
         }

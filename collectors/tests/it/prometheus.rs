@@ -5,7 +5,8 @@
 
 use chrono::Utc;
 use collectors::guard::AddressPolicy;
-use collectors::prometheus::{ProbeOptions, PrometheusSource, Target, id_for};
+use collectors::probe::{ProbeOptions, Target};
+use collectors::prometheus::{PrometheusSource, id_for};
 use collectors::runner::run;
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin, RunStatus};
 use entity::monitoring_endpoint;

@@ -1,0 +1,152 @@
+//! What the monitoring sources share: the guarded HTTP client, bounded fetches with
+//! credentials resolved from references, and the endpoint targets.
+
+use crate::guard::{AddressPolicy, GuardedResolver};
+use crate::source::CollectError;
+use entity::enums::AuthMode;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// Largest response body read from an endpoint.
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// One endpoint to check.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: String,
+    pub url: Url,
+    pub auth_mode: AuthMode,
+    /// `env:NAME` or `file:/path`; for basic auth the secret is `user:password`.
+    pub secret_ref: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    pub targets: Vec<Target>,
+    pub policy: AddressPolicy,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// Extra CA certificates (PEM) to trust, for endpoints behind an internal CA.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// The secret a reference names. The value never leaves this function except into a header.
+pub fn resolve_secret(reference: &str) -> Result<String, String> {
+    if let Some(name) = reference.strip_prefix("env:") {
+        std::env::var(name).map_err(|_| format!("secret env {name} is not set"))
+    } else if let Some(path) = reference.strip_prefix("file:") {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+            .map_err(|e| format!("secret file {path} is not readable: {}", e.kind()))
+    } else {
+        Err("the secret reference is neither env: nor file:".into())
+    }
+}
+
+pub fn client(options: &ProbeOptions) -> Result<reqwest::Client, CollectError> {
+    let policy = Arc::new(options.policy.clone());
+    let redirects = policy.clone();
+    let mut builder = reqwest::Client::builder()
+        .timeout(options.timeout)
+        .connect_timeout(options.timeout)
+        .dns_resolver(Arc::new(GuardedResolver(policy)))
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 3 {
+                attempt.error("too many redirects")
+            } else if let Err(reason) = redirects.check_url(attempt.url()) {
+                attempt.error(format!("redirect refused: {reason}"))
+            } else {
+                attempt.follow()
+            }
+        }));
+    if let Some(pem) = &options.ca_pem {
+        for cert in reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| CollectError::Invalid(format!("the CA bundle is not PEM: {e}")))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| CollectError::Invalid(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A bounded GET: status and up to [`MAX_BODY`] bytes of body.
+pub async fn fetch(
+    client: &reqwest::Client,
+    url: Url,
+    auth: &Option<(AuthMode, String)>,
+) -> Result<(StatusCode, Vec<u8>), String> {
+    let mut request = client.get(url);
+    match auth {
+        Some((AuthMode::Token, token)) => request = request.bearer_auth(token),
+        Some((AuthMode::Basic, pair)) => {
+            let (user, password) = pair.split_once(':').unwrap_or((pair, ""));
+            request = request.basic_auth(user, Some(password));
+        }
+        _ => {}
+    }
+    let mut response = request.send().await.map_err(describe)?;
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(format!("the response is larger than {MAX_BODY} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, body))
+}
+
+/// Transport errors without the URL (it is on the row already) but with the root cause,
+/// which carries a guard refusal's reason.
+pub fn describe(err: reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else if err.is_redirect() {
+        "redirect refused"
+    } else {
+        "request failed"
+    };
+    let mut root: &dyn std::error::Error = &err;
+    while let Some(inner) = root.source() {
+        root = inner;
+    }
+    format!("{kind}: {root}")
+}
+
+pub fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}{path}"));
+    url.set_query(None);
+    url
+}
+
+pub fn json_data(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice::<Value>(body)
+        .ok()?
+        .get("data")
+        .cloned()
+}
+
+/// The credential to send, from the target's auth mode and secret reference.
+pub fn credential(target: &Target) -> Result<Option<(AuthMode, String)>, String> {
+    match (target.auth_mode, &target.secret_ref) {
+        (AuthMode::None, _) => Ok(None),
+        (AuthMode::Oauth, _) => Err("OAuth client credentials are not supported yet".into()),
+        (mode, Some(reference)) => resolve_secret(reference).map(|secret| Some((mode, secret))),
+        (_, None) => Err("the auth mode needs a secret reference".into()),
+    }
+}
+
+/// Whether a transport error is the guard refusing the address (the endpoint was not
+/// probed: unknown) rather than the endpoint failing (down).
+pub fn refused(reason: &str) -> bool {
+    reason.contains("allow it with --allow-cidr") || reason.contains("metadata service")
+}
