@@ -154,6 +154,22 @@ pub enum SourceCommand {
         #[command(flatten)]
         probe: ProbeArgs,
     },
+    /// Grafana: checks every stored Grafana endpoint, plus the ones given here, and records
+    /// the Prometheus data sources it reveals.
+    Grafana {
+        /// A Grafana to check (repeatable); recorded as `grafana-<host>-<port>`.
+        #[arg(long = "url", env = "GRAFANA_URL", value_delimiter = ',')]
+        urls: Vec<url::Url>,
+        /// How to authenticate to the `--url` Grafanas: none, token or basic. With
+        /// `GRAFANA_TOKEN` set and no secret reference, a token from that variable.
+        #[arg(long, env = "INVENTORY_GRAFANA_AUTH_MODE", value_parser = parse_auth_mode)]
+        auth_mode: Option<entity::enums::AuthMode>,
+        /// Where the `--url` Grafanas' secret is: `env:NAME` or `file:/path`.
+        #[arg(long, env = "INVENTORY_GRAFANA_SECRET_REF")]
+        secret_ref: Option<String>,
+        #[command(flatten)]
+        probe: ProbeArgs,
+    },
     /// An inventory document (YAML or JSON, the format of deploy/examples/inventory.json).
     File {
         /// The document.

@@ -12,6 +12,7 @@ pub mod config;
 pub mod file;
 pub mod filter;
 pub mod gcp;
+pub mod grafana;
 pub mod guard;
 pub mod http;
 pub mod lock;

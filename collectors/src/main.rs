@@ -5,16 +5,19 @@ use anyhow::Context;
 use clap::Parser;
 use collectors::aws::{AwsOptions, AwsSource};
 use collectors::azure::{AzureOptions, AzureSource, CredentialConfig};
+use collectors::config::ProbeArgs;
 use collectors::config::{Cli, SourceCommand};
 use collectors::file::FileSource;
 use collectors::filter::Exclusions;
 use collectors::gcp::{GcpOptions, GcpSource};
+use collectors::grafana::GrafanaSource;
 use collectors::guard::AddressPolicy;
 use collectors::probe::{ProbeOptions, Target};
 use collectors::prometheus::PrometheusSource;
 use collectors::runner::{RunOptions, run};
 use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
+use entity::enums::{AuthMode, EndpointKind};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -117,7 +120,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             secret_ref,
             probe,
         } => {
-            let mut targets = stored_targets(&db).await?;
+            let mut targets = stored_targets(&db, EndpointKind::Prometheus).await?;
             for url in urls {
                 let id = collectors::prometheus::id_for(&url);
                 if !targets.iter().any(|t| t.id == id) {
@@ -129,21 +132,35 @@ async fn main() -> anyhow::Result<ExitCode> {
                     });
                 }
             }
-            let ca_pem = match &probe.ca_file {
-                Some(path) => Some(
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-                ),
-                None => None,
+            let mut source = PrometheusSource::new(probe_options(targets, probe)?);
+            statuses.push(run(&db, &mut source, &run_options).await?.status);
+        }
+        SourceCommand::Grafana {
+            urls,
+            auth_mode,
+            secret_ref,
+            probe,
+        } => {
+            // The starter kit's GRAFANA_TOKEN keeps working.
+            let (auth_mode, secret_ref) = match (auth_mode, secret_ref) {
+                (None, None) if std::env::var_os("GRAFANA_TOKEN").is_some() => {
+                    (AuthMode::Token, Some("env:GRAFANA_TOKEN".to_owned()))
+                }
+                (mode, reference) => (mode.unwrap_or(AuthMode::None), reference),
             };
-            let mut source = PrometheusSource::new(ProbeOptions {
-                targets,
-                policy: AddressPolicy {
-                    allowed: probe.allow_cidr,
-                },
-                timeout: Duration::from_secs(probe.timeout_seconds),
-                concurrency: probe.concurrency,
-                ca_pem,
-            });
+            let mut targets = stored_targets(&db, EndpointKind::Grafana).await?;
+            for url in urls {
+                let id = collectors::grafana::grafana_id(&url);
+                if !targets.iter().any(|t| t.id == id) {
+                    targets.push(Target {
+                        id,
+                        url,
+                        auth_mode,
+                        secret_ref: secret_ref.clone(),
+                    });
+                }
+            }
+            let mut source = GrafanaSource::new(probe_options(targets, probe)?);
             statuses.push(run(&db, &mut source, &run_options).await?.status);
         }
         SourceCommand::File { path, scope } => {
@@ -162,12 +179,33 @@ async fn main() -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Every Prometheus endpoint stored and not removed (seeded by people or discovered).
-async fn stored_targets(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Vec<Target>> {
+fn probe_options(targets: Vec<Target>, probe: ProbeArgs) -> anyhow::Result<ProbeOptions> {
+    let ca_pem = match &probe.ca_file {
+        Some(path) => {
+            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+        }
+        None => None,
+    };
+    Ok(ProbeOptions {
+        targets,
+        policy: AddressPolicy {
+            allowed: probe.allow_cidr,
+        },
+        timeout: Duration::from_secs(probe.timeout_seconds),
+        concurrency: probe.concurrency,
+        ca_pem,
+    })
+}
+
+/// Every endpoint of `kind` stored and not removed (seeded by people or discovered).
+async fn stored_targets(
+    db: &sea_orm::DatabaseConnection,
+    kind: EndpointKind,
+) -> anyhow::Result<Vec<Target>> {
     use entity::monitoring_endpoint::{Column, Entity};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let rows = Entity::find()
-        .filter(Column::Kind.eq(entity::enums::EndpointKind::Prometheus))
+        .filter(Column::Kind.eq(kind))
         .filter(Column::RemovedAt.is_null())
         .all(db)
         .await

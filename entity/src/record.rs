@@ -94,6 +94,9 @@ pub struct EndpointRecord {
     /// `manual` for seeded rows; a collector's scope for discovered ones.
     #[serde(default = "default_endpoint_scope")]
     pub scope: String,
+    /// When the writer checked the endpoint. `None` means it observed nothing (it found the
+    /// endpoint somewhere, or a file names it): status, version, raw and error then stay as
+    /// the last check left them.
     #[serde(default)]
     pub last_checked_at: Option<DateTime<Utc>>,
     #[serde(default)]

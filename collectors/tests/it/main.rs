@@ -5,6 +5,7 @@ mod aws;
 mod azure;
 mod file;
 mod gcp;
+mod grafana;
 mod moto;
 mod peer;
 mod prometheus;

@@ -206,30 +206,43 @@ pub(super) fn endpoint_model(
         last_run_id: ctx.run_id.or_else(|| old.and_then(|o| o.last_run_id)),
         provenance: r.provenance.clone(),
     };
-    if ctx.actor.is_some() {
-        // A person describes; what the endpoint reported stays as last observed.
-        row.origin = Origin::Manual;
-        row.scope = MANUAL_SCOPE.to_owned();
-        row.status = old.map_or(EndpointStatus::Unknown, |o| o.status);
-        row.version = old.and_then(|o| o.version.clone());
-        row.raw = old.map_or_else(|| json!({}), |o| o.raw.clone());
-        row.last_checked_at = old.and_then(|o| o.last_checked_at);
-        row.last_error = old.and_then(|o| o.last_error.clone());
-    } else if let Some(o) = old.filter(|o| o.origin == Origin::Manual) {
-        // A collector observes; a person's description of the endpoint stays.
-        row.origin = Origin::Manual;
-        row.scope = o.scope.clone();
-        row.kind = o.kind;
-        row.url = o.url.clone();
-        row.auth_mode = o.auth_mode;
-        row.labels = o.labels.clone();
-        row.notes = o.notes.clone();
-        row.secret_ref = o.secret_ref.clone();
-    } else if let Some(o) = old {
-        // An endpoint belongs to the scope that first recorded it (a file, a Grafana's
-        // discovery, `--url`): another collector probing it observes, it does not take it
-        // over, so only its owner's complete run may remove it.
-        row.scope = o.scope.clone();
+    match (ctx.actor.is_some(), old) {
+        (true, _) => {
+            // A person describes; what the endpoint reported stays as last observed.
+            row.origin = Origin::Manual;
+            row.scope = MANUAL_SCOPE.to_owned();
+            row.status = old.map_or(EndpointStatus::Unknown, |o| o.status);
+            row.version = old.and_then(|o| o.version.clone());
+            row.raw = old.map_or_else(|| json!({}), |o| o.raw.clone());
+            row.last_checked_at = old.and_then(|o| o.last_checked_at);
+            row.last_error = old.and_then(|o| o.last_error.clone());
+        }
+        (false, Some(o)) => {
+            if r.last_checked_at.is_none() {
+                // A collector that found the endpoint without checking it (a Grafana's data
+                // source, a file) observed nothing: what the last check saw stays.
+                row.status = o.status;
+                row.version = o.version.clone();
+                row.raw = o.raw.clone();
+                row.last_checked_at = o.last_checked_at;
+                row.last_error = o.last_error.clone();
+            }
+            if o.origin == Origin::Manual {
+                // A collector observes; a person's description of the endpoint stays.
+                row.origin = Origin::Manual;
+                row.kind = o.kind;
+                row.url = o.url.clone();
+                row.auth_mode = o.auth_mode;
+                row.labels = o.labels.clone();
+                row.notes = o.notes.clone();
+                row.secret_ref = o.secret_ref.clone();
+            }
+            // An endpoint belongs to the scope that first recorded it (a person, a file, a
+            // Grafana's discovery, `--url`): another collector probing it observes and does
+            // not take it over, so only its owner's complete run may remove it.
+            row.scope = o.scope.clone();
+        }
+        (false, None) => {}
     }
     row
 }

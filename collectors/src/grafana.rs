@@ -1,0 +1,242 @@
+//! The Grafana source: checks every Grafana endpoint (stored, plus `--url`/`GRAFANA_URL`) with
+//! `/api/health` (version, database) and, with a credential, `/api/org`,
+//! `/api/frontend/settings` and `/api/datasources`, whose Prometheus data sources are
+//! **discovered** as monitoring endpoints linked to their Grafana. `/api/datasources` is not
+//! paginated: its body is read whole, within the probe's size bound.
+
+use crate::guard::AddressPolicy;
+use crate::probe::{ProbeOptions, Target, client, credential, fetch, join, refused};
+use crate::prometheus::id_for;
+use crate::source::{CollectError, Owns, Page, Source};
+use chrono::Utc;
+use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
+use entity::record::EndpointRecord;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub struct GrafanaSource {
+    options: ProbeOptions,
+    client: Option<reqwest::Client>,
+    done: bool,
+}
+
+impl GrafanaSource {
+    pub fn new(options: ProbeOptions) -> Self {
+        Self {
+            options,
+            client: None,
+            done: false,
+        }
+    }
+}
+
+/// An id for a Grafana given by URL: `grafana-<host>-<port>`.
+pub fn grafana_id(url: &url::Url) -> String {
+    id_for(url).replacen("prometheus-", "grafana-", 1)
+}
+
+fn parse(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}
+
+/// Checks one Grafana; returns it and the Prometheus endpoints it revealed.
+pub async fn probe(
+    client: &reqwest::Client,
+    policy: &AddressPolicy,
+    target: &Target,
+) -> Vec<EndpointRecord> {
+    let mut grafana = EndpointRecord {
+        id: target.id.clone(),
+        kind: EndpointKind::Grafana,
+        url: target.url.to_string(),
+        auth_mode: target.auth_mode,
+        status: EndpointStatus::Unknown,
+        version: None,
+        raw: json!({}),
+        origin: Origin::Collector,
+        labels: Default::default(),
+        notes: None,
+        secret_ref: target.secret_ref.clone(),
+        scope: String::new(),
+        last_checked_at: Some(Utc::now()),
+        last_error: None,
+        provenance: json!({ "probe": "grafana" }),
+    };
+    if let Err(reason) = policy.check_url(&target.url) {
+        grafana.last_error = Some(format!("refused: {reason}"));
+        return vec![grafana];
+    }
+    let auth = match credential(target) {
+        Ok(auth) => auth,
+        Err(reason) => {
+            grafana.last_error = Some(reason);
+            return vec![grafana];
+        }
+    };
+    let health = match fetch(client, join(&target.url, "/api/health"), &auth).await {
+        Ok(answer) => answer,
+        Err(reason) => {
+            grafana.status = if refused(&reason) {
+                EndpointStatus::Unknown
+            } else {
+                EndpointStatus::Down
+            };
+            grafana.last_error = Some(reason);
+            return vec![grafana];
+        }
+    };
+    let health_body = parse(&health.1).unwrap_or(Value::Null);
+    grafana.version = health_body
+        .get("version")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let database_ok = health_body.get("database").and_then(Value::as_str) == Some("ok");
+    grafana.status = if health.0.is_success() && database_ok {
+        EndpointStatus::Up
+    } else {
+        EndpointStatus::Down
+    };
+    if grafana.status == EndpointStatus::Down {
+        grafana.last_error = Some(format!(
+            "/api/health answered {} (database {})",
+            health.0.as_u16(),
+            health_body
+                .get("database")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+        ));
+    }
+    grafana.raw = json!({ "health": health_body });
+    if auth.is_none() {
+        return vec![grafana];
+    }
+    let org = fetch(client, join(&target.url, "/api/org"), &auth).await;
+    match &org {
+        Ok((status, _)) if matches!(*status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+            grafana.status = EndpointStatus::Unauthorized;
+            grafana.last_error = Some(format!("/api/org answered {}", status.as_u16()));
+            return vec![grafana];
+        }
+        Err(reason) => {
+            grafana.last_error = Some(format!("/api/org: {reason}"));
+            return vec![grafana];
+        }
+        Ok(_) => {}
+    }
+    let settings = fetch(client, join(&target.url, "/api/frontend/settings"), &auth).await;
+    let datasources = fetch(client, join(&target.url, "/api/datasources"), &auth).await;
+    grafana.raw["org"] = org
+        .ok()
+        .and_then(|(_, body)| parse(&body))
+        .unwrap_or(Value::Null);
+    grafana.raw["buildInfo"] = settings
+        .ok()
+        .and_then(|(_, body)| parse(&body))
+        .and_then(|s| s.get("buildInfo").cloned())
+        .unwrap_or(Value::Null);
+    let listed = match datasources {
+        Ok((status, body)) if status.is_success() => parse(&body)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default(),
+        Ok((status, _)) => {
+            grafana.last_error = Some(format!("/api/datasources answered {}", status.as_u16()));
+            Vec::new()
+        }
+        Err(reason) => {
+            grafana.last_error = Some(format!("/api/datasources: {reason}"));
+            Vec::new()
+        }
+    };
+    let mut discovered = Vec::new();
+    for source in listed
+        .iter()
+        .filter(|d| d.get("type").and_then(Value::as_str) == Some("prometheus"))
+    {
+        let Some(url) = source
+            .get("url")
+            .and_then(Value::as_str)
+            .and_then(|u| url::Url::parse(u).ok())
+        else {
+            continue;
+        };
+        discovered.push(EndpointRecord {
+            id: id_for(&url),
+            kind: EndpointKind::Prometheus,
+            url: url.to_string(),
+            auth_mode: if source.get("basicAuth").and_then(Value::as_bool) == Some(true) {
+                AuthMode::Basic
+            } else {
+                AuthMode::None
+            },
+            status: EndpointStatus::Unknown,
+            version: None,
+            raw: json!({}),
+            origin: Origin::Collector,
+            labels: Default::default(),
+            notes: None,
+            secret_ref: None,
+            scope: String::new(),
+            // Found, not checked: the Prometheus collector checks it.
+            last_checked_at: None,
+            last_error: None,
+            provenance: json!({
+                "discovered_by": target.id,
+                "datasource": {
+                    "uid": source.get("uid"), "name": source.get("name"),
+                    "access": source.get("access"), "isDefault": source.get("isDefault"),
+                },
+            }),
+        });
+    }
+    grafana.raw["datasources"] = json!({ "total": listed.len(), "prometheus": discovered.len() });
+    let mut all = vec![grafana];
+    all.extend(discovered);
+    all
+}
+
+impl Source for GrafanaSource {
+    fn collector(&self) -> &'static str {
+        "grafana"
+    }
+
+    fn owns(&self) -> Owns {
+        Owns {
+            accounts: false,
+            endpoints: true,
+        }
+    }
+
+    async fn open(&mut self) -> Result<String, CollectError> {
+        self.client = Some(client(&self.options)?);
+        Ok("grafana".into())
+    }
+
+    async fn next_page(&mut self) -> Result<Option<Page>, CollectError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        let client = self
+            .client
+            .clone()
+            .ok_or_else(|| CollectError::Invalid("the source was not opened".into()))?;
+        let policy = self.options.policy.clone();
+        let endpoints: Vec<EndpointRecord> = futures::stream::iter(self.options.targets.clone())
+            .map(|target| {
+                let (client, policy) = (client.clone(), policy.clone());
+                async move { probe(&client, &policy, &target).await }
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(Some(Page {
+            accounts: Vec::new(),
+            endpoints,
+            request_ids: Vec::new(),
+        }))
+    }
+}

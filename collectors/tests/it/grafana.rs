@@ -1,0 +1,313 @@
+//! The Grafana source against a local peer that follows Grafana's documented HTTP API:
+//! `GET /api/health` (`{"commit", "database", "version"}`, no auth), `GET /api/org`,
+//! `GET /api/frontend/settings` (`buildInfo`), `GET /api/datasources` (an unpaginated array of
+//! `{"id", "uid", "orgId", "name", "type", "access", "url", "basicAuth", "isDefault", …}`), with
+//! service-account tokens as `Authorization: Bearer` or basic auth, and 401 answered with
+//! `{"message": "Unauthorized"}` (Grafana HTTP API reference, "Authentication" and the Health,
+//! Organization, Data source and Frontend settings APIs).
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use collectors::grafana::GrafanaSource;
+use collectors::guard::AddressPolicy;
+use collectors::probe::{ProbeOptions, Target};
+use collectors::runner::run;
+use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin, RunStatus};
+use entity::monitoring_endpoint;
+use entity::record::EndpointRecord;
+use entity::testing::TestDb;
+use entity::write::{WriteContext, upsert_endpoints};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const TOKEN: &str = "glsa_fakeServiceAccountTokenForTests_0000";
+const BASIC: &str = "Basic YWRtaW46ZmFrZS1hZG1pbi1wYXNzd29yZA=="; // admin:fake-admin-password
+
+fn authorized(headers: &HeaderMap) -> bool {
+    let value = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    value == format!("Bearer {TOKEN}") || value == BASIC
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({ "message": "Unauthorized" })),
+    )
+        .into_response()
+}
+
+fn datasources(extra: usize) -> Value {
+    let mut list = vec![
+        json!({ "id": 1, "uid": "P1809F7CD0C75ACF3", "orgId": 1, "name": "Prometheus", "type": "prometheus",
+                "typeName": "Prometheus", "access": "proxy", "url": "http://prom-a.monitoring:9090",
+                "basicAuth": false, "isDefault": true, "jsonData": {}, "readOnly": false }),
+        json!({ "id": 2, "uid": "loki1", "orgId": 1, "name": "Loki", "type": "loki", "access": "proxy",
+                "url": "http://loki:3100", "basicAuth": false, "isDefault": false, "jsonData": {}, "readOnly": false }),
+        json!({ "id": 3, "uid": "thanos1", "orgId": 1, "name": "Thanos", "type": "prometheus", "access": "proxy",
+                "url": "https://thanos.example.com/", "basicAuth": true, "isDefault": false, "jsonData": {}, "readOnly": false }),
+    ];
+    for i in 0..extra {
+        list.push(json!({ "id": 100 + i, "uid": format!("ds{i}"), "orgId": 1, "name": format!("ds {i}"),
+            "type": "prometheus", "access": "proxy", "url": format!("http://prom-{i}.fleet:9090"),
+            "basicAuth": false, "isDefault": false, "jsonData": { "httpMethod": "POST" }, "readOnly": false }));
+    }
+    Value::Array(list)
+}
+
+async fn start(database: &'static str, extra: usize) -> String {
+    let app = Router::new()
+        .route("/api/health", get(move || async move {
+            axum::Json(json!({ "commit": "1f2d3e", "database": database, "version": "11.3.0" }))
+        }))
+        .route("/api/org", get(|headers: HeaderMap| async move {
+            if !authorized(&headers) { return unauthorized(); }
+            axum::Json(json!({ "id": 1, "name": "Main Org.", "address": { "city": "" } })).into_response()
+        }))
+        .route("/api/frontend/settings", get(|headers: HeaderMap| async move {
+            if !authorized(&headers) { return unauthorized(); }
+            axum::Json(json!({ "buildInfo": { "version": "11.3.0", "commit": "1f2d3e", "edition": "Open Source", "env": "production" },
+                "anonymousEnabled": false })).into_response()
+        }))
+        .route("/api/datasources", get(move |headers: HeaderMap| async move {
+            if !authorized(&headers) { return unauthorized(); }
+            axum::Json(datasources(extra)).into_response()
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn secret_file(name: &str, content: &str) -> String {
+    let path = std::env::temp_dir().join(format!("grafana-secret-{}-{name}", std::process::id()));
+    std::fs::write(&path, content).expect("secret");
+    format!("file:{}", path.display())
+}
+
+fn target(id: &str, url: &str, auth_mode: AuthMode, secret_ref: Option<String>) -> Target {
+    Target {
+        id: id.into(),
+        url: url.parse().expect("url"),
+        auth_mode,
+        secret_ref,
+    }
+}
+
+fn options(targets: Vec<Target>) -> ProbeOptions {
+    ProbeOptions {
+        targets,
+        policy: AddressPolicy {
+            allowed: vec!["127.0.0.0/8".parse().expect("net")],
+        },
+        timeout: Duration::from_secs(2),
+        concurrency: 4,
+        ca_pem: None,
+    }
+}
+
+async fn stored(db: &TestDb, id: &str) -> monitoring_endpoint::Model {
+    monitoring_endpoint::Entity::find_by_id(id.to_owned())
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .unwrap_or_else(|| panic!("{id} stored"))
+}
+
+async fn grafana_reveals_its_prometheus_servers(db: &TestDb) {
+    let url = start("ok", 0).await;
+    let targets = vec![
+        target(
+            "grafana-token",
+            &url,
+            AuthMode::Token,
+            Some(secret_file("token", TOKEN)),
+        ),
+        target(
+            "grafana-basic",
+            &url,
+            AuthMode::Basic,
+            Some(secret_file("basic", "admin:fake-admin-password")),
+        ),
+        target(
+            "grafana-wrong",
+            &url,
+            AuthMode::Token,
+            Some(secret_file("wrong", "glsa_wrong")),
+        ),
+        target("grafana-anonymous", &url, AuthMode::None, None),
+    ];
+    let done = run(
+        &db.conn,
+        &mut GrafanaSource::new(options(targets.clone())),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+
+    let token = stored(db, "grafana-token").await;
+    assert_eq!(
+        (token.status, token.version.as_deref()),
+        (EndpointStatus::Up, Some("11.3.0"))
+    );
+    assert_eq!(token.kind, EndpointKind::Grafana);
+    assert_eq!(token.raw["org"]["name"], "Main Org.");
+    assert_eq!(token.raw["buildInfo"]["edition"], "Open Source");
+    assert_eq!(
+        token.raw["datasources"],
+        json!({ "total": 3, "prometheus": 2 })
+    );
+    assert_eq!(stored(db, "grafana-basic").await.status, EndpointStatus::Up);
+    let wrong = stored(db, "grafana-wrong").await;
+    assert_eq!(wrong.status, EndpointStatus::Unauthorized);
+    assert!(
+        wrong
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("401")
+    );
+    let anonymous = stored(db, "grafana-anonymous").await;
+    assert_eq!(
+        (anonymous.status, anonymous.raw["org"].is_null()),
+        (EndpointStatus::Up, true)
+    );
+
+    // The Prometheus data sources became endpoints, linked to the Grafana that revealed them.
+    let prom = stored(db, "prometheus-prom-a-monitoring-9090").await;
+    assert_eq!(
+        (prom.kind, prom.origin, prom.scope.as_str()),
+        (EndpointKind::Prometheus, Origin::Collector, "grafana")
+    );
+    assert_eq!(prom.url, "http://prom-a.monitoring:9090/");
+    assert_eq!(prom.status, EndpointStatus::Unknown);
+    assert!(
+        ["grafana-token", "grafana-basic"].contains(
+            &prom.provenance["discovered_by"]
+                .as_str()
+                .unwrap_or_default()
+        )
+    );
+    assert_eq!(prom.provenance["datasource"]["uid"], "P1809F7CD0C75ACF3");
+    assert_eq!(
+        stored(db, "prometheus-thanos-example-com-443")
+            .await
+            .auth_mode,
+        AuthMode::Basic
+    );
+    assert!(
+        monitoring_endpoint::Entity::find_by_id("prometheus-loki-3100".to_owned())
+            .one(&db.conn)
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    // The Prometheus collector checks a discovered endpoint; Grafana's next run, which only
+    // finds it, does not reset what that check saw.
+    let probe_run = entity::run::start_run(&db.conn, "prometheus", "0", "prometheus", Utc::now())
+        .await
+        .expect("run")
+        .id;
+    let checked = EndpointRecord {
+        id: prom.id.clone(),
+        kind: EndpointKind::Prometheus,
+        url: prom.url.clone(),
+        auth_mode: AuthMode::None,
+        status: EndpointStatus::Up,
+        version: Some("2.53.1".into()),
+        raw: json!({ "ready": true }),
+        origin: Origin::Collector,
+        labels: Default::default(),
+        notes: None,
+        secret_ref: None,
+        scope: "prometheus".into(),
+        last_checked_at: Some(Utc::now()),
+        last_error: None,
+        provenance: json!({}),
+    };
+    upsert_endpoints(
+        &db.conn,
+        &WriteContext::run(probe_run, Utc::now()),
+        vec![checked],
+    )
+    .await
+    .expect("probe write");
+    let again = run(
+        &db.conn,
+        &mut GrafanaSource::new(options(targets)),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(again.status, RunStatus::Succeeded);
+    let prom = stored(db, "prometheus-prom-a-monitoring-9090").await;
+    assert_eq!(
+        (prom.status, prom.version.as_deref(), prom.scope.as_str()),
+        (EndpointStatus::Up, Some("2.53.1"), "grafana")
+    );
+}
+
+async fn a_failing_database_and_a_large_datasource_list(db: &TestDb) {
+    let failing = start("failing", 0).await;
+    let large = start("ok", 2_000).await;
+    let targets = vec![
+        target("grafana-failing", &failing, AuthMode::None, None),
+        target(
+            "grafana-large",
+            &large,
+            AuthMode::Token,
+            Some(secret_file("large", TOKEN)),
+        ),
+    ];
+    let done = run(
+        &db.conn,
+        &mut GrafanaSource::new(options(targets)),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    let down = stored(db, "grafana-failing").await;
+    assert_eq!(down.status, EndpointStatus::Down);
+    assert!(
+        down.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("database failing"),
+        "{:?}",
+        down.last_error
+    );
+    assert_eq!(
+        stored(db, "grafana-large").await.raw["datasources"]["prometheus"],
+        2_002
+    );
+    let endpoints = monitoring_endpoint::Entity::find()
+        .count(&db.conn)
+        .await
+        .expect("count");
+    assert_eq!(endpoints, 2 + 2_002);
+    // No secret in any row.
+    for row in monitoring_endpoint::Entity::find()
+        .all(&db.conn)
+        .await
+        .expect("read")
+        .iter()
+    {
+        assert!(!format!("{row:?}").contains(TOKEN));
+    }
+}
+
+entity::on_both_backends!(
+    grafana_reveals_its_prometheus_servers,
+    a_failing_database_and_a_large_datasource_list
+);
