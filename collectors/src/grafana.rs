@@ -67,7 +67,7 @@ pub async fn probe(
         grafana.last_error = Some(format!("refused: {reason}"));
         return vec![grafana];
     }
-    let auth = match credential(target) {
+    let auth = match credential(client, policy, target).await {
         Ok(auth) => auth,
         Err(reason) => {
             grafana.last_error = Some(reason);

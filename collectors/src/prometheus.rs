@@ -62,7 +62,7 @@ pub async fn probe(
         record.last_error = Some(format!("refused: {reason}"));
         return record;
     }
-    let auth = match credential(target) {
+    let auth = match credential(client, policy, target).await {
         Ok(auth) => auth,
         Err(reason) => {
             record.last_error = Some(reason);

@@ -27,12 +27,18 @@ use std::time::Duration;
 const TOKEN: &str = "glsa_fakeServiceAccountTokenForTests_0000";
 const BASIC: &str = "Basic YWRtaW46ZmFrZS1hZG1pbi1wYXNzd29yZA=="; // admin:fake-admin-password
 
+const OAUTH_ACCESS: &str = "oauth-access-token-from-the-peer";
+/// `monitor:fake-client-secret` as RFC 6749 client authentication.
+const OAUTH_CLIENT: &str = "Basic bW9uaXRvcjpmYWtlLWNsaWVudC1zZWNyZXQ=";
+
 fn authorized(headers: &HeaderMap) -> bool {
     let value = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    value == format!("Bearer {TOKEN}") || value == BASIC
+    value == format!("Bearer {TOKEN}")
+        || value == BASIC
+        || value == format!("Bearer {OAUTH_ACCESS}")
 }
 
 fn unauthorized() -> Response {
@@ -78,6 +84,18 @@ async fn start(database: &'static str, extra: usize) -> String {
         .route("/api/datasources", get(move |headers: HeaderMap| async move {
             if !authorized(&headers) { return unauthorized(); }
             axum::Json(datasources(extra)).into_response()
+        }))
+        // An OAuth 2.0 token endpoint (RFC 6749 §4.4, client credentials with HTTP basic
+        // client authentication), as an identity provider in front of Grafana would run.
+        .route("/oauth/token", axum::routing::post(|headers: HeaderMap, body: String| async move {
+            let client_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(OAUTH_CLIENT);
+            if !client_ok || !body.contains("grant_type=client_credentials") {
+                return (StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "invalid_client" }))).into_response();
+            }
+            axum::Json(json!({ "access_token": OAUTH_ACCESS, "token_type": "bearer", "expires_in": 3600 })).into_response()
+        }))
+        .route("/redirect/api/health", get(|| async {
+            axum::response::Redirect::temporary("http://169.254.169.254/latest/meta-data/")
         }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -307,7 +325,118 @@ async fn a_failing_database_and_a_large_datasource_list(db: &TestDb) {
     }
 }
 
+async fn oauth_client_credentials_and_refused_redirects(db: &TestDb) {
+    let url = start("ok", 0).await;
+    let oauth = |secret: &str| {
+        json!({ "token_url": format!("{url}oauth/token"), "client_id": "monitor", "client_secret": secret, "scope": "grafana" })
+            .to_string()
+    };
+    let targets = vec![
+        target(
+            "grafana-oauth",
+            &url,
+            AuthMode::Oauth,
+            Some(secret_file("oauth", &oauth("fake-client-secret"))),
+        ),
+        target(
+            "grafana-oauth-wrong",
+            &url,
+            AuthMode::Oauth,
+            Some(secret_file("oauth-wrong", &oauth("not-it"))),
+        ),
+        target(
+            "grafana-redirect",
+            &format!("{url}redirect/"),
+            AuthMode::None,
+            None,
+        ),
+    ];
+    let done = run(
+        &db.conn,
+        &mut GrafanaSource::new(options(targets)),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    let good = stored(db, "grafana-oauth").await;
+    assert_eq!(
+        (good.status, good.raw["org"]["name"].as_str()),
+        (EndpointStatus::Up, Some("Main Org.")),
+        "{:?}",
+        good.last_error
+    );
+    let wrong = stored(db, "grafana-oauth-wrong").await;
+    assert_eq!(wrong.status, EndpointStatus::Unknown);
+    let error = wrong.last_error.unwrap_or_default();
+    assert!(
+        error.contains("invalid_client") && !error.contains("not-it"),
+        "{error}"
+    );
+    let redirected = stored(db, "grafana-redirect").await;
+    assert_eq!(
+        redirected.status,
+        EndpointStatus::Unknown,
+        "{:?}",
+        redirected.last_error
+    );
+    assert!(
+        redirected
+            .last_error
+            .unwrap_or_default()
+            .contains("redirect refused")
+    );
+}
+
 entity::on_both_backends!(
     grafana_reveals_its_prometheus_servers,
-    a_failing_database_and_a_large_datasource_list
+    a_failing_database_and_a_large_datasource_list,
+    oauth_client_credentials_and_refused_redirects,
 );
+
+/// The real binary, with the starter kit's `GRAFANA_URL` and `GRAFANA_TOKEN`, logging at
+/// trace level: the token appears nowhere in what it writes, and the data sources it found
+/// are stored.
+#[tokio::test]
+async fn the_token_never_reaches_the_log() {
+    let url = start("ok", 0).await;
+    let dir = std::env::temp_dir().join(format!("grafana-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let database = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_inventory-collect"))
+        .env_clear()
+        .env("GRAFANA_URL", &url)
+        .env("GRAFANA_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace")
+        .args([
+            "--database-url",
+            &database,
+            "grafana",
+            "--allow-cidr",
+            "127.0.0.0/8",
+        ])
+        .output()
+        .await
+        .expect("run inventory-collect");
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("collector run finished"), "{log}");
+    assert!(!log.contains(TOKEN), "the token was logged");
+    let db = entity::db::connect(&entity::db::DbOptions::new(database))
+        .await
+        .expect("open");
+    let grafana = monitoring_endpoint::Entity::find_by_id(collectors::grafana::grafana_id(
+        &url.parse().expect("url"),
+    ))
+    .one(&db)
+    .await
+    .expect("read")
+    .expect("stored");
+    assert_eq!(
+        (grafana.status, grafana.auth_mode),
+        (EndpointStatus::Up, AuthMode::Token)
+    );
+    assert_eq!(grafana.secret_ref.as_deref(), Some("env:GRAFANA_TOKEN"));
+    assert!(!format!("{grafana:?}").contains(TOKEN));
+    std::fs::remove_dir_all(&dir).ok();
+}
