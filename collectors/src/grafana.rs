@@ -5,29 +5,29 @@
 //! paginated: its body is read whole, within the probe's size bound.
 
 use crate::guard::AddressPolicy;
-use crate::probe::{ProbeOptions, Target, client, credential, fetch, join, refused};
+use crate::probe::{Check, ProbeSource, Target, credential, fetch, join, refused};
 use crate::prometheus::id_for;
-use crate::source::{CollectError, Owns, Page, Source};
 use chrono::Utc;
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
 use entity::record::EndpointRecord;
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-pub struct GrafanaSource {
-    options: ProbeOptions,
-    client: Option<reqwest::Client>,
-    done: bool,
-}
+/// The Grafana collector: [`Grafana`] checks over every target.
+pub type GrafanaSource = ProbeSource<Grafana>;
 
-impl GrafanaSource {
-    pub fn new(options: ProbeOptions) -> Self {
-        Self {
-            options,
-            client: None,
-            done: false,
-        }
+/// Checks a Grafana and reveals its Prometheus data sources.
+pub struct Grafana;
+
+impl Check for Grafana {
+    const COLLECTOR: &'static str = "grafana";
+
+    async fn check(
+        client: reqwest::Client,
+        policy: AddressPolicy,
+        target: Target,
+    ) -> Vec<EndpointRecord> {
+        probe(&client, &policy, &target).await
     }
 }
 
@@ -193,50 +193,4 @@ pub async fn probe(
     let mut all = vec![grafana];
     all.extend(discovered);
     all
-}
-
-impl Source for GrafanaSource {
-    fn collector(&self) -> &'static str {
-        "grafana"
-    }
-
-    fn owns(&self) -> Owns {
-        Owns {
-            accounts: false,
-            endpoints: true,
-        }
-    }
-
-    async fn open(&mut self) -> Result<String, CollectError> {
-        self.client = Some(client(&self.options)?);
-        Ok("grafana".into())
-    }
-
-    async fn next_page(&mut self) -> Result<Option<Page>, CollectError> {
-        if self.done {
-            return Ok(None);
-        }
-        self.done = true;
-        let client = self
-            .client
-            .clone()
-            .ok_or_else(|| CollectError::Invalid("the source was not opened".into()))?;
-        let policy = self.options.policy.clone();
-        let endpoints: Vec<EndpointRecord> = futures::stream::iter(self.options.targets.clone())
-            .map(|target| {
-                let (client, policy) = (client.clone(), policy.clone());
-                async move { probe(&client, &policy, &target).await }
-            })
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
-        Ok(Some(Page {
-            accounts: Vec::new(),
-            endpoints,
-            request_ids: Vec::new(),
-        }))
-    }
 }

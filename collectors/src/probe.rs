@@ -2,10 +2,14 @@
 //! credentials resolved from references, and the endpoint targets.
 
 use crate::guard::{AddressPolicy, GuardedResolver};
-use crate::source::CollectError;
+use crate::source::{CollectError, Owns, Page, Source};
 use entity::enums::AuthMode;
+use entity::record::EndpointRecord;
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -214,4 +218,87 @@ async fn oauth_token(
 /// probed: unknown) rather than the endpoint failing (down).
 pub fn refused(reason: &str) -> bool {
     reason.contains("allow it with --allow-cidr") || reason.contains("metadata service")
+}
+
+/// How one kind of monitoring server is checked: a target in, its record (and any endpoints
+/// it revealed) out. Never fails: what went wrong is the endpoint's status and error.
+pub trait Check: Send + Sync + 'static {
+    /// The collector's name, which is also the scope of the endpoints it creates.
+    const COLLECTOR: &'static str;
+
+    fn check(
+        client: reqwest::Client,
+        policy: AddressPolicy,
+        target: Target,
+    ) -> impl Future<Output = Vec<EndpointRecord>> + Send;
+}
+
+/// A source that checks every target once, `concurrency` at a time, as one page.
+pub struct ProbeSource<C> {
+    options: ProbeOptions,
+    client: Option<reqwest::Client>,
+    done: bool,
+    kind: PhantomData<C>,
+}
+
+impl<C> ProbeSource<C> {
+    pub fn new(options: ProbeOptions) -> Self {
+        Self {
+            options,
+            client: None,
+            done: false,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<C: Check> Source for ProbeSource<C> {
+    fn collector(&self) -> &'static str {
+        C::COLLECTOR
+    }
+
+    fn owns(&self) -> Owns {
+        Owns {
+            accounts: false,
+            endpoints: true,
+        }
+    }
+
+    async fn open(&mut self) -> Result<String, CollectError> {
+        self.client = Some(client(&self.options)?);
+        Ok(C::COLLECTOR.into())
+    }
+
+    async fn next_page(&mut self) -> Result<Option<Page>, CollectError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        let client = self
+            .client
+            .clone()
+            .ok_or_else(|| CollectError::Invalid("the source was not opened".into()))?;
+        let policy = self.options.policy.clone();
+        let endpoints: Vec<EndpointRecord> = futures::stream::iter(self.options.targets.clone())
+            .map(|target| C::check(client.clone(), policy.clone(), target))
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        for endpoint in &endpoints {
+            tracing::info!(
+                endpoint = %endpoint.id,
+                status = endpoint.status.as_str(),
+                error = endpoint.last_error.as_deref(),
+                "checked"
+            );
+        }
+        Ok(Some(Page {
+            accounts: Vec::new(),
+            endpoints,
+            request_ids: Vec::new(),
+        }))
+    }
 }

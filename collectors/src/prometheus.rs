@@ -6,12 +6,10 @@
 //! most a bounded body within a timeout.
 
 use crate::guard::AddressPolicy;
-use crate::probe::{ProbeOptions, Target, client, credential, fetch, join, json_data, refused};
-use crate::source::{CollectError, Owns, Page, Source};
+use crate::probe::{Check, ProbeSource, Target, credential, fetch, join, json_data, refused};
 use chrono::Utc;
 use entity::enums::{EndpointKind, EndpointStatus, Origin};
 use entity::record::EndpointRecord;
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
@@ -29,10 +27,22 @@ pub fn id_for(url: &Url) -> String {
     id.trim_end_matches('-').to_owned()
 }
 
-pub struct PrometheusSource {
-    options: ProbeOptions,
-    client: Option<reqwest::Client>,
-    done: bool,
+/// The Prometheus collector: [`Prometheus`] checks over every target.
+pub type PrometheusSource = ProbeSource<Prometheus>;
+
+/// Checks a Prometheus server.
+pub struct Prometheus;
+
+impl Check for Prometheus {
+    const COLLECTOR: &'static str = "prometheus";
+
+    async fn check(
+        client: reqwest::Client,
+        policy: AddressPolicy,
+        target: Target,
+    ) -> Vec<EndpointRecord> {
+        vec![probe(&client, &policy, &target).await]
+    }
 }
 
 /// Checks one endpoint. Never fails: what went wrong is the endpoint's status and error.
@@ -135,62 +145,6 @@ pub async fn probe(
         "targets": summary,
     });
     record
-}
-
-impl PrometheusSource {
-    pub fn new(options: ProbeOptions) -> Self {
-        Self {
-            options,
-            client: None,
-            done: false,
-        }
-    }
-}
-
-impl Source for PrometheusSource {
-    fn collector(&self) -> &'static str {
-        "prometheus"
-    }
-
-    fn owns(&self) -> Owns {
-        Owns {
-            accounts: false,
-            endpoints: true,
-        }
-    }
-
-    async fn open(&mut self) -> Result<String, CollectError> {
-        self.client = Some(client(&self.options)?);
-        Ok("prometheus".into())
-    }
-
-    async fn next_page(&mut self) -> Result<Option<Page>, CollectError> {
-        if self.done {
-            return Ok(None);
-        }
-        self.done = true;
-        let client = self
-            .client
-            .clone()
-            .ok_or_else(|| CollectError::Invalid("the source was not opened".into()))?;
-        let policy = self.options.policy.clone();
-        let endpoints = futures::stream::iter(self.options.targets.clone())
-            .map(|target| {
-                let (client, policy) = (client.clone(), policy.clone());
-                async move { probe(&client, &policy, &target).await }
-            })
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await;
-        for endpoint in &endpoints {
-            tracing::info!(endpoint = %endpoint.id, status = endpoint.status.as_str(), error = endpoint.last_error.as_deref(), "probed");
-        }
-        Ok(Some(Page {
-            accounts: Vec::new(),
-            endpoints,
-            request_ids: Vec::new(),
-        }))
-    }
 }
 
 #[cfg(test)]
