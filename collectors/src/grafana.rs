@@ -5,9 +5,8 @@
 //! paginated: its body is read whole, within the probe's size bound.
 
 use crate::guard::AddressPolicy;
-use crate::probe::{Check, ProbeSource, Target, credential, fetch, join, refused};
+use crate::probe::{Check, ProbeSource, Target, fetch, join, prepare, refused};
 use crate::prometheus::id_for;
-use chrono::Utc;
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
 use entity::record::EndpointRecord;
 use reqwest::StatusCode;
@@ -46,33 +45,9 @@ pub async fn probe(
     policy: &AddressPolicy,
     target: &Target,
 ) -> Vec<EndpointRecord> {
-    let mut grafana = EndpointRecord {
-        id: target.id.clone(),
-        kind: EndpointKind::Grafana,
-        url: target.url.to_string(),
-        auth_mode: target.auth_mode,
-        status: EndpointStatus::Unknown,
-        version: None,
-        raw: json!({}),
-        origin: Origin::Collector,
-        labels: Default::default(),
-        notes: None,
-        secret_ref: target.secret_ref.clone(),
-        scope: String::new(),
-        last_checked_at: Some(Utc::now()),
-        last_error: None,
-        provenance: json!({ "probe": "grafana" }),
-    };
-    if let Err(reason) = policy.check_url(&target.url) {
-        grafana.last_error = Some(format!("refused: {reason}"));
-        return vec![grafana];
-    }
-    let auth = match credential(client, policy, target).await {
-        Ok(auth) => auth,
-        Err(reason) => {
-            grafana.last_error = Some(reason);
-            return vec![grafana];
-        }
+    let (mut grafana, auth) = match prepare(client, policy, target, EndpointKind::Grafana).await {
+        Ok(prepared) => prepared,
+        Err(record) => return vec![record],
     };
     let health = match fetch(client, join(&target.url, "/api/health"), &auth).await {
         Ok(answer) => answer,

@@ -3,7 +3,7 @@
 
 use crate::guard::{AddressPolicy, GuardedResolver};
 use crate::source::{CollectError, Owns, Page, Source};
-use entity::enums::AuthMode;
+use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
 use entity::record::EndpointRecord;
 use futures::StreamExt;
 use reqwest::StatusCode;
@@ -218,6 +218,45 @@ async fn oauth_token(
 /// probed: unknown) rather than the endpoint failing (down).
 pub fn refused(reason: &str) -> bool {
     reason.contains("allow it with --allow-cidr") || reason.contains("metadata service")
+}
+
+/// The steps every check starts with: a record for the target (checked now, status UNKNOWN),
+/// then the address guard and the credential. `Err` is that record, saying why the endpoint
+/// was not probed.
+pub async fn prepare(
+    client: &reqwest::Client,
+    policy: &AddressPolicy,
+    target: &Target,
+    kind: EndpointKind,
+) -> Result<(EndpointRecord, Option<(AuthMode, String)>), EndpointRecord> {
+    let mut record = EndpointRecord {
+        id: target.id.clone(),
+        kind,
+        url: target.url.to_string(),
+        auth_mode: target.auth_mode,
+        status: EndpointStatus::Unknown,
+        version: None,
+        raw: serde_json::json!({}),
+        origin: Origin::Collector,
+        labels: Default::default(),
+        notes: None,
+        secret_ref: target.secret_ref.clone(),
+        scope: String::new(),
+        last_checked_at: Some(chrono::Utc::now()),
+        last_error: None,
+        provenance: serde_json::json!({ "probe": kind.as_str() }),
+    };
+    if let Err(reason) = policy.check_url(&target.url) {
+        record.last_error = Some(format!("refused: {reason}"));
+        return Err(record);
+    }
+    match credential(client, policy, target).await {
+        Ok(auth) => Ok((record, auth)),
+        Err(reason) => {
+            record.last_error = Some(reason);
+            Err(record)
+        }
+    }
 }
 
 /// How one kind of monitoring server is checked: a target in, its record (and any endpoints

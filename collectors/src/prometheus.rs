@@ -6,9 +6,8 @@
 //! most a bounded body within a timeout.
 
 use crate::guard::AddressPolicy;
-use crate::probe::{Check, ProbeSource, Target, credential, fetch, join, json_data, refused};
-use chrono::Utc;
-use entity::enums::{EndpointKind, EndpointStatus, Origin};
+use crate::probe::{Check, ProbeSource, Target, fetch, join, json_data, prepare, refused};
+use entity::enums::{EndpointKind, EndpointStatus};
 use entity::record::EndpointRecord;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -51,33 +50,9 @@ pub async fn probe(
     policy: &AddressPolicy,
     target: &Target,
 ) -> EndpointRecord {
-    let mut record = EndpointRecord {
-        id: target.id.clone(),
-        kind: EndpointKind::Prometheus,
-        url: target.url.to_string(),
-        auth_mode: target.auth_mode,
-        status: EndpointStatus::Unknown,
-        version: None,
-        raw: json!({}),
-        origin: Origin::Collector,
-        labels: Default::default(),
-        notes: None,
-        secret_ref: target.secret_ref.clone(),
-        scope: String::new(),
-        last_checked_at: Some(Utc::now()),
-        last_error: None,
-        provenance: json!({ "probe": "prometheus" }),
-    };
-    if let Err(reason) = policy.check_url(&target.url) {
-        record.last_error = Some(format!("refused: {reason}"));
-        return record;
-    }
-    let auth = match credential(client, policy, target).await {
-        Ok(auth) => auth,
-        Err(reason) => {
-            record.last_error = Some(reason);
-            return record;
-        }
+    let (mut record, auth) = match prepare(client, policy, target, EndpointKind::Prometheus).await {
+        Ok(prepared) => prepared,
+        Err(record) => return record,
     };
     let healthy = match fetch(client, join(&target.url, "/-/healthy"), &auth).await {
         Ok(answer) => answer,
