@@ -1,12 +1,16 @@
-//! Start-up: connect, migrate when asked, load first-run data, bind, serve until a signal.
+//! Start-up: connect, migrate when asked, load first-run data, bind, serve until a signal,
+//! then drain: readiness off, listener closed after a grace period, in-flight requests given
+//! a bounded time to finish.
 
 use crate::auth::{Authenticator, Oidc, OidcConfig, RoleMap, StaticTokens};
-use crate::config::{AuthArgs, ServeArgs};
-use crate::http::{self, Settings};
+use crate::config::{AuthArgs, OperationsArgs, ServeArgs};
+use crate::http::{self, Draining, Routers, Settings};
+use crate::metrics::MetricsOptions;
 use anyhow::Context;
 use entity::db::{Backend, connect};
 use entity::document::{InventoryDocument, import};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,8 +20,10 @@ use tokio::net::TcpListener;
 /// A bound, ready-to-serve API.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     db: DatabaseConnection,
     settings: Settings,
+    operations: OperationsArgs,
 }
 
 impl Application {
@@ -26,6 +32,11 @@ impl Application {
             auth: Arc::new(authenticator(&args.auth)?),
             limits: args.limits.limits(),
             max_body_bytes: args.limits.max_body_bytes,
+            metrics: MetricsOptions {
+                refresh: Duration::from_secs(args.operations.metrics_refresh_seconds),
+                ..MetricsOptions::default()
+            },
+            draining: Draining::default(),
         };
         if args.auth.allow_anonymous_read && !args.listen.ip().is_loopback() {
             tracing::warn!(listen = %args.listen, "anonymous reads are on for a non-loopback address");
@@ -45,16 +56,27 @@ impl Application {
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
+        let metrics_listener = match args.operations.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the metrics address {address}"))?,
+            ),
+            None => None,
+        };
         tracing::info!(
             listen = %listener.local_addr()?,
+            metrics_listen = ?metrics_listener.as_ref().and_then(|l| l.local_addr().ok()),
             backend = ?backend,
             migrated = migrate,
             "asset-inventory API ready; GraphiQL at GET /graphql"
         );
         Ok(Self {
             listener,
+            metrics_listener,
             db,
             settings,
+            operations: args.operations.clone(),
         })
     }
 
@@ -62,13 +84,73 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    /// Where `/metrics` is served when it has its own address.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until SIGINT or SIGTERM. Then `/readyz` fails for the drain period while
+    /// requests are still served, the listeners close, and in-flight requests get the
+    /// shutdown timeout to finish before they are cut off.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, http::router(self.db.clone(), self.settings))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving HTTP")?;
+        let draining = self.settings.draining.clone();
+        let Routers { api, metrics } =
+            http::routers(self.db.clone(), self.settings).context("registering metrics")?;
+        let drain = Duration::from_secs(self.operations.shutdown_drain_seconds);
+        let timeout = Duration::from_secs(self.operations.shutdown_timeout_seconds);
+
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            entity::lifecycle::stop_requested().await;
+            draining.start();
+            tracing::info!(
+                drain_seconds = drain.as_secs(),
+                "draining: readiness is off"
+            );
+            tokio::time::sleep(drain).await;
+            tracing::info!("closing listeners; finishing in-flight requests");
+            let _ = stop.send(true);
+        });
+        let closed = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            // An error means the sender is gone, which only happens once it has sent.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+
+        let (api, metrics_server) = match self.metrics_listener {
+            Some(listener) => (
+                api,
+                Some(
+                    axum::serve(listener, metrics)
+                        .with_graceful_shutdown(closed(stopped.clone()))
+                        .into_future(),
+                ),
+            ),
+            None => (api.merge(metrics), None),
+        };
+        let api_server = axum::serve(self.listener, api)
+            .with_graceful_shutdown(closed(stopped.clone()))
+            .into_future();
+        let servers = async {
+            match metrics_server {
+                Some(metrics_server) => tokio::try_join!(api_server, metrics_server).map(|_| ()),
+                None => api_server.await,
+            }
+        };
+        let cut_off = async {
+            closed(stopped).await;
+            tokio::time::sleep(timeout).await;
+        };
+        tokio::select! {
+            served = servers => served.context("serving HTTP")?,
+            () = cut_off => tracing::warn!(
+                timeout_seconds = timeout.as_secs(),
+                "in-flight requests did not finish in time; cutting them off"
+            ),
+        }
         self.db.close().await.ok();
+        tracing::info!("stopped");
         Ok(())
     }
 }
@@ -146,32 +228,4 @@ async fn seed_if_empty(db: &DatabaseConnection, path: &Path) -> anyhow::Result<(
         "loaded seed file"
     );
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

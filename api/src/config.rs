@@ -66,6 +66,40 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub limits: LimitsArgs,
+    #[command(flatten)]
+    pub operations: OperationsArgs,
+}
+
+/// Metrics and shutdown.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OperationsArgs {
+    /// Serve `GET /metrics` on this address instead of the API's, so a NetworkPolicy can let
+    /// Prometheus reach metrics and nothing else.
+    #[arg(long, env = "INVENTORY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Longest time the asset and collector-freshness series may be stale; they are re-read
+    /// from the database at most this often, whatever the scrape rate.
+    #[arg(long, env = "INVENTORY_METRICS_REFRESH_SECONDS", default_value_t = 30)]
+    pub metrics_refresh_seconds: u64,
+    /// After SIGTERM, how long `/readyz` reports "shutting down" while requests are still
+    /// accepted, so load balancers take the instance out before its listener closes.
+    #[arg(long, env = "INVENTORY_SHUTDOWN_DRAIN_SECONDS", default_value_t = 5)]
+    pub shutdown_drain_seconds: u64,
+    /// Once the listener is closed, how long in-flight requests may take to finish before
+    /// they are cut off.
+    #[arg(long, env = "INVENTORY_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 20)]
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for OperationsArgs {
+    fn default() -> Self {
+        Self {
+            metrics_listen: None,
+            metrics_refresh_seconds: 30,
+            shutdown_drain_seconds: 5,
+            shutdown_timeout_seconds: 20,
+        }
+    }
 }
 
 /// Who may call the API.

@@ -71,6 +71,12 @@ impl From<StoreError> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if matches!(
+            err,
+            sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
+        ) {
+            crate::metrics::DB_ACQUIRE_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         StoreError::Db(err).into()
     }
 }

@@ -5,10 +5,22 @@ use api::config::{Cli, Command};
 use clap::Parser;
 use std::io::Write;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// The runtime is built by hand so the telemetry guard outlives it: flushing traces at exit
+/// blocks, which must not happen on a runtime thread.
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    entity::telemetry::init(cli.log_format);
+    let telemetry = entity::telemetry::init(cli.log_format, "inventory-api");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(run(cli));
+    drop(runtime);
+    drop(telemetry);
+    result
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Serve(args) => {
             api::app::Application::build(&args)

@@ -14,17 +14,30 @@ use collectors::grafana::GrafanaSource;
 use collectors::guard::AddressPolicy;
 use collectors::probe::{ProbeOptions, Target};
 use collectors::prometheus::PrometheusSource;
-use collectors::runner::{RunOptions, run};
+use collectors::runner::{RunOptions, StopSignal, run};
+use collectors::source::Source;
 use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
 use entity::enums::{AuthMode, EndpointKind};
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
+/// The runtime is built by hand so the telemetry guard outlives it: flushing traces at exit
+/// blocks, which must not happen on a runtime thread.
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    entity::telemetry::init(cli.log_format);
+    let telemetry = entity::telemetry::init(cli.log_format, "inventory-collect");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(run_all(cli));
+    drop(runtime);
+    drop(telemetry);
+    result
+}
+
+async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {
     let options = cli.database.options();
     let db = connect(&options)
         .await
@@ -41,7 +54,11 @@ async fn main() -> anyhow::Result<ExitCode> {
             subtrees: cli.exclude_subtree,
             statuses: cli.exclude_status,
         },
+        traceparent: std::env::var("TRACEPARENT").ok(),
+        stop: StopSignal::default(),
     };
+    let stop = run_options.stop.clone();
+    tokio::spawn(async move { stop.stop(entity::lifecycle::stop_requested().await) });
     let mut statuses = Vec::new();
     match cli.source {
         SourceCommand::Aws {
@@ -67,7 +84,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     endpoint_url: None,
                     credentials: None,
                 });
-                statuses.push(run(&db, &mut source, &run_options).await?.status);
+                run_one(&db, &mut source, &run_options, &mut statuses).await?;
             }
         }
         SourceCommand::Gcp {
@@ -83,7 +100,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     retry: http.retry(),
                     page_size: http.page_size,
                 });
-                statuses.push(run(&db, &mut source, &run_options).await?.status);
+                run_one(&db, &mut source, &run_options, &mut statuses).await?;
             }
         }
         SourceCommand::Azure {
@@ -111,7 +128,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                     },
                     retry: http.retry(),
                 });
-                statuses.push(run(&db, &mut source, &run_options).await?.status);
+                run_one(&db, &mut source, &run_options, &mut statuses).await?;
             }
         }
         SourceCommand::Prometheus {
@@ -133,7 +150,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 }
             }
             let mut source = PrometheusSource::new(probe_options(targets, probe)?);
-            statuses.push(run(&db, &mut source, &run_options).await?.status);
+            run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
         SourceCommand::Grafana {
             urls,
@@ -161,11 +178,11 @@ async fn main() -> anyhow::Result<ExitCode> {
                 }
             }
             let mut source = GrafanaSource::new(probe_options(targets, probe)?);
-            statuses.push(run(&db, &mut source, &run_options).await?.status);
+            run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
         SourceCommand::File { path, scope } => {
             let mut source = FileSource::new(path, scope);
-            statuses.push(run(&db, &mut source, &run_options).await?.status);
+            run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
     }
     db.close().await.ok();
@@ -177,6 +194,23 @@ async fn main() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Runs `source` unless a stop was asked for (then the run is not started and counts as
+/// failed), and records its status.
+async fn run_one<S: Source>(
+    db: &sea_orm::DatabaseConnection,
+    source: &mut S,
+    options: &RunOptions,
+    statuses: &mut Vec<RunStatus>,
+) -> anyhow::Result<()> {
+    if let Some(reason) = options.stop.reason() {
+        tracing::warn!(collector = source.collector(), reason, "run not started");
+        statuses.push(RunStatus::Failed);
+        return Ok(());
+    }
+    statuses.push(run(db, source, options).await?.status);
+    Ok(())
 }
 
 fn probe_options(targets: Vec<Target>, probe: ProbeArgs) -> anyhow::Result<ProbeOptions> {

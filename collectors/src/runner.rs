@@ -12,16 +12,72 @@ use entity::enums::{AssetType, RunStatus};
 use entity::run::{MAX_REQUEST_IDS, RunOutcome, finish_run, start_run};
 use entity::write::{WriteContext, WriteCounts, remove_unseen, upsert_accounts, upsert_endpoints};
 use sea_orm::DatabaseConnection;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 use tracing::Instrument;
 
-/// How a run is bounded and filtered.
+/// How a run is bounded, filtered, traced and stopped.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// The whole run, opening included, must end by then; a run cut short is partial.
     pub deadline: Duration,
     pub exclusions: Exclusions,
+    /// A W3C `traceparent` (the `TRACEPARENT` environment variable of the process) whose
+    /// trace the run joins; without one the run starts a trace of its own.
+    pub traceparent: Option<String>,
+    /// Raised on SIGTERM: the run stops reading, closes as failed and removes nothing.
+    pub stop: StopSignal,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(270),
+            exclusions: Exclusions::default(),
+            traceparent: None,
+            stop: StopSignal::default(),
+        }
+    }
+}
+
+/// A stop request shared by every run of a process, with the reason it was made.
+#[derive(Debug, Clone)]
+pub struct StopSignal(Arc<watch::Sender<Option<&'static str>>>);
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(None).0))
+    }
+}
+
+impl StopSignal {
+    /// Asks every run to stop; the first reason given is kept.
+    pub fn stop(&self, reason: &'static str) {
+        self.0.send_if_modified(|current| {
+            let first = current.is_none();
+            if first {
+                *current = Some(reason);
+            }
+            first
+        });
+    }
+
+    /// The reason, once a stop was asked for.
+    pub fn reason(&self) -> Option<&'static str> {
+        *self.0.borrow()
+    }
+
+    /// Resolves with the reason when a stop is asked for.
+    async fn requested(&self) -> &'static str {
+        let mut receiver = self.0.subscribe();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(reason) => reason.unwrap_or("stopped"),
+            // The sender lives in `self`, so it cannot be gone while we wait.
+            Err(_) => std::future::pending().await,
+        }
+    }
 }
 
 /// Why the runner could not even record what happened (the database is unusable).
@@ -37,7 +93,15 @@ pub async fn run<S: Source>(
     options: &RunOptions,
 ) -> Result<collector_run::Model, RunnerError> {
     let collector = source.collector();
-    let span = tracing::info_span!("collector_run", collector, scope = tracing::field::Empty);
+    // At error level so the span, and the trace id on every line inside it, exists whatever
+    // level `RUST_LOG` lets through.
+    let span = tracing::error_span!(
+        "collector_run",
+        collector,
+        scope = tracing::field::Empty,
+        trace_id = tracing::field::Empty
+    );
+    entity::telemetry::join_trace(&span, options.traceparent.as_deref());
     run_in_span(db, source, options).instrument(span).await
 }
 
@@ -51,7 +115,14 @@ async fn run_in_span<S: Source>(
     let deadline = Instant::now() + options.deadline;
     let span = tracing::Span::current();
 
-    let scope = match timeout_at(deadline, source.open()).await {
+    let opened = tokio::select! {
+        opened = timeout_at(deadline, source.open()) => opened,
+        reason = options.stop.requested() => {
+            let error = format!("{reason} while connecting; nothing was read");
+            return failed_before_start(db, collector, version, error).await;
+        }
+    };
+    let scope = match opened {
         Ok(Ok(scope)) => scope,
         Ok(Err(err)) => return failed_before_start(db, collector, version, err.to_string()).await,
         Err(_) => {
@@ -120,10 +191,18 @@ async fn run_in_span<S: Source>(
             request_ids.extend(page.request_ids.into_iter().take(room));
         }
         Ok::<(), ReadError>(())
-    })
-    .await;
+    });
+    // A stop drops the read between two awaits: a page being written is rolled back whole.
+    let (read, stopped) = tokio::select! {
+        read = read => (read, None),
+        reason = options.stop.requested() => (Ok(Ok(())), Some(reason)),
+    };
 
     let error = match read {
+        _ if stopped.is_some() => Some(format!(
+            "{} after {pages} page(s); nothing was removed",
+            stopped.unwrap_or("stopped")
+        )),
         Ok(Ok(())) => None,
         Ok(Err(ReadError::Collect(err))) => Some(err.to_string()),
         Ok(Err(ReadError::Store(err))) => {
@@ -137,6 +216,8 @@ async fn run_in_span<S: Source>(
     };
     let status = match (&error, pages) {
         (None, _) => RunStatus::Succeeded,
+        // A stopped run is a failure whatever it wrote: the operator must see it.
+        (Some(_), _) if stopped.is_some() => RunStatus::Failed,
         (Some(_), 0) => RunStatus::Failed,
         (Some(_), _) => RunStatus::Partial,
     };

@@ -3,8 +3,8 @@
 //! Owns: the sea-orm entities (`cloud_accounts`, `monitoring_endpoints`, `collector_runs`,
 //! `asset_changes`), the domain enums, opening the database ([`db`]), and every write
 //! ([`write`], [`run`]), so collectors and the API record changes and provenance the same way.
-//! Also the pieces every binary shares: database flags ([`db::DatabaseArgs`]) and logging
-//! ([`telemetry`]).
+//! Also the pieces every binary shares: database flags ([`db::DatabaseArgs`]), logging and
+//! tracing ([`telemetry`]), and stop signals ([`lifecycle`]).
 //! Does not own: HTTP, GraphQL, cloud SDKs, or the DDL (that is the `migration` crate).
 
 pub mod asset_change;
@@ -14,6 +14,7 @@ pub mod db;
 pub mod document;
 pub mod enums;
 pub mod error;
+pub mod lifecycle;
 pub mod monitoring_endpoint;
 pub mod record;
 pub mod run;

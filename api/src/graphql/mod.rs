@@ -17,9 +17,11 @@ mod run;
 mod summary;
 
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::{GraphqlMetrics, Metrics};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
+use std::sync::Arc;
 
 use limits::{DocumentLimits, Limits};
 pub use mutation::Mutation;
@@ -32,12 +34,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
 }
 
-/// The schema as served, reading and writing through `db`, within `limits`.
-pub fn build(db: DatabaseConnection, limits: Limits) -> InventorySchema {
+/// The schema as served, reading and writing through `db`, within `limits`, counted in
+/// `metrics`.
+pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> InventorySchema {
     let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
     let mut schema = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
+        .extension(GraphqlMetrics(metrics))
         .extension(DocumentLimits {
             max_aliases: limits.max_aliases,
             introspection: limits.introspection,

@@ -1,19 +1,42 @@
 //! Liveness and readiness. `/healthz` never touches the database, so a slow database does not
 //! get the pod restarted; `/readyz` takes it out of the Service until the database answers
-//! and carries every migration this build expects.
+//! and carries every migration this build expects, and again once shutdown has begun.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when shutdown begins: readiness fails from then on, so load balancers stop sending
+/// new requests while in-flight ones finish.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-pub async fn readyz(State(db): State<DatabaseConnection>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(
+    State(db): State<DatabaseConnection>,
+    Extension(draining): Extension<Draining>,
+) -> (StatusCode, Json<Value>) {
+    if draining.is_draining() {
+        return not_ready("shutting down");
+    }
     if let Err(err) = db.ping().await {
         tracing::warn!(error = %err, "readiness: database unreachable");
         return not_ready("database unreachable");

@@ -1,35 +1,64 @@
-//! The HTTP surface: GraphQL, GraphiQL, health and readiness.
+//! The HTTP surface: GraphQL, GraphiQL, health, readiness and metrics.
 
 mod graphiql;
 mod health;
 
+pub use health::Draining;
+
 use crate::auth::{AuthError, Authenticator};
 use crate::graphql::limits::Limits;
 use crate::graphql::{self, InventorySchema};
+use crate::metrics::{Metrics, MetricsOptions, observe};
 use async_graphql::ErrorExtensionValues;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json, Router, middleware};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
 
-/// How the router serves: who may call, and what a request may cost.
+/// How the router serves: who may call, what a request may cost, how metrics are kept, and
+/// the flag that takes the instance out of rotation while it shuts down.
 #[derive(Clone)]
 pub struct Settings {
     pub auth: Arc<Authenticator>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    pub metrics: MetricsOptions,
+    pub draining: Draining,
 }
 
-/// The whole application as a router, so tests can drive it without a socket.
-pub fn router(db: DatabaseConnection, settings: Settings) -> Router {
-    let schema = graphql::build(db.clone(), settings.limits);
-    Router::new()
+impl Settings {
+    /// Default limits and metrics, serving (not draining), authenticating with `auth`.
+    pub fn new(auth: Arc<Authenticator>) -> Self {
+        Self {
+            auth,
+            limits: Limits::default(),
+            max_body_bytes: graphql::limits::DEFAULT_MAX_BODY_BYTES,
+            metrics: MetricsOptions::default(),
+            draining: Draining::default(),
+        }
+    }
+}
+
+/// The API routes and the metrics route, apart so `/metrics` can listen on its own port.
+pub struct Routers {
+    pub api: Router,
+    pub metrics: Router,
+}
+
+/// Both routers over one set of metrics. Fails only on an invalid metric definition.
+pub fn routers(
+    mut db: DatabaseConnection,
+    settings: Settings,
+) -> Result<Routers, prometheus::Error> {
+    let metrics = Metrics::new(&mut db, settings.metrics)?;
+    let schema = graphql::build(db.clone(), settings.limits, Arc::clone(&metrics));
+    let observed = middleware::from_fn_with_state(Arc::clone(&metrics), observe);
+    let api = Router::new()
         .route("/graphql", get(graphiql::page).post(execute))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
@@ -37,8 +66,33 @@ pub fn router(db: DatabaseConnection, settings: Settings) -> Router {
         .with_state(db)
         .layer(Extension(schema))
         .layer(Extension(settings.auth))
+        .layer(Extension(settings.draining))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(observed.clone());
+    let metrics = Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(metrics)
+        .layer(observed);
+    Ok(Routers { api, metrics })
+}
+
+/// The whole application on one router (metrics included), so tests can drive it without a
+/// socket.
+pub fn router(db: DatabaseConnection, settings: Settings) -> Result<Router, prometheus::Error> {
+    let Routers { api, metrics } = routers(db, settings)?;
+    Ok(api.merge(metrics))
+}
+
+/// `GET /metrics` in the Prometheus text format (0.0.4).
+async fn scrape(axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(prometheus::TEXT_FORMAT),
+        )],
+        metrics.render().await,
+    )
+        .into_response()
 }
 
 /// `POST /graphql`. Authenticates first: a refused credential, or none while anonymous

@@ -31,13 +31,11 @@ pub async fn secured_app(db: &TestDb, issuer: &Issuer, anonymous_read: bool) -> 
         api::auth::hash_hex(&viewer),
         api::auth::hash_hex(&editor)
     ));
-    let settings = api::http::Settings {
-        auth: Arc::new(api::app::authenticator(&args).expect("auth config")),
-        limits: Default::default(),
-        max_body_bytes: api::graphql::limits::DEFAULT_MAX_BODY_BYTES,
-    };
+    let settings = api::http::Settings::new(Arc::new(
+        api::app::authenticator(&args).expect("auth config"),
+    ));
     (
-        api::http::router(db.conn.clone(), settings),
+        api::http::router(db.conn.clone(), settings).expect("router"),
         Tokens { viewer, editor },
     )
 }
@@ -253,12 +251,10 @@ async fn rotated_keys_are_picked_up_by_refresh() {
     let issuer = Issuer::start().await;
     let mut args = issuer.auth_args(false);
     args.oidc_jwks_min_refresh_seconds = 0;
-    let settings = api::http::Settings {
-        auth: Arc::new(api::app::authenticator(&args).expect("auth config")),
-        limits: Default::default(),
-        max_body_bytes: api::graphql::limits::DEFAULT_MAX_BODY_BYTES,
-    };
-    let app = api::http::router(db.conn.clone(), settings);
+    let settings = api::http::Settings::new(Arc::new(
+        api::app::authenticator(&args).expect("auth config"),
+    ));
+    let app = api::http::router(db.conn.clone(), settings).expect("router");
     let claims = Issuer::claims("ann", &["inventory-viewers"]);
     let bearer = format!("Bearer {}", issuer.es256(&claims));
     let (status, _) = call(&app, READ, Some(&bearer)).await;

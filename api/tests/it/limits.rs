@@ -19,7 +19,7 @@ fn tight(db: &TestDb, introspection: bool) -> Router {
         introspection,
     };
     settings.max_body_bytes = 4096;
-    api::http::router(db.conn.clone(), settings)
+    api::http::router(db.conn.clone(), settings).expect("router")
 }
 
 async fn refusal(app: &Router, query: &str) -> String {

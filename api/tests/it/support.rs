@@ -22,15 +22,11 @@ pub fn t(minutes: i64) -> DateTime<Utc> {
 
 /// Settings with anonymous reads on and default limits, for tests about reading.
 pub fn open_settings() -> api::http::Settings {
-    api::http::Settings {
-        auth: std::sync::Arc::new(api::auth::Authenticator::new(
-            api::auth::StaticTokens::default(),
-            None,
-            true,
-        )),
-        limits: Default::default(),
-        max_body_bytes: api::graphql::limits::DEFAULT_MAX_BODY_BYTES,
-    }
+    api::http::Settings::new(std::sync::Arc::new(api::auth::Authenticator::new(
+        api::auth::StaticTokens::default(),
+        None,
+        true,
+    )))
 }
 
 /// Arguments for a real server on a free loopback port over `database_url`, open for
@@ -50,6 +46,7 @@ pub fn serve_args(
         seed_file,
         auth: anonymous_reads(),
         limits: Default::default(),
+        operations: Default::default(),
     }
 }
 
@@ -62,7 +59,7 @@ pub fn anonymous_reads() -> api::config::AuthArgs {
 
 /// The application over `db`, open for anonymous reads.
 pub fn app(db: &sea_orm::DatabaseConnection) -> Router {
-    api::http::router(db.clone(), open_settings())
+    api::http::router(db.clone(), open_settings()).expect("router")
 }
 
 /// Sends one request to the router and returns status and body bytes.

@@ -134,7 +134,7 @@ pub async fn seed(client: &Client) -> Org {
 pub fn options() -> RunOptions {
     RunOptions {
         deadline: Duration::from_secs(60),
-        exclusions: Exclusions::default(),
+        ..RunOptions::default()
     }
 }
 
