@@ -115,12 +115,14 @@ async fn run_in_span<S: Source>(
     let deadline = Instant::now() + options.deadline;
     let span = tracing::Span::current();
 
+    // Biased towards the stop: a process already stopping must not start reading.
     let opened = tokio::select! {
-        opened = timeout_at(deadline, source.open()) => opened,
+        biased;
         reason = options.stop.requested() => {
             let error = format!("{reason} while connecting; nothing was read");
             return failed_before_start(db, collector, version, error).await;
         }
+        opened = timeout_at(deadline, source.open()) => opened,
     };
     let scope = match opened {
         Ok(Ok(scope)) => scope,
@@ -193,9 +195,11 @@ async fn run_in_span<S: Source>(
         Ok::<(), ReadError>(())
     });
     // A stop drops the read between two awaits: a page being written is rolled back whole.
+    // Biased towards the stop, so a read that ends as the stop arrives removes nothing.
     let (read, stopped) = tokio::select! {
-        read = read => (read, None),
+        biased;
         reason = options.stop.requested() => (Ok(Ok(())), Some(reason)),
+        read = read => (read, None),
     };
 
     let error = match read {

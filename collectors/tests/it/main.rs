@@ -6,6 +6,7 @@ mod azure;
 mod file;
 mod gcp;
 mod grafana;
+mod lifecycle;
 mod moto;
 mod peer;
 mod prometheus;
