@@ -9,5 +9,6 @@ mod issuer;
 mod limits;
 mod lists;
 mod lookups;
+mod metrics;
 mod mutation;
 mod support;
