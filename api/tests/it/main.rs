@@ -11,4 +11,5 @@ mod lists;
 mod lookups;
 mod metrics;
 mod mutation;
+mod operations;
 mod support;
