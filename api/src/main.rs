@@ -5,19 +5,10 @@ use api::config::{Cli, Command};
 use clap::Parser;
 use std::io::Write;
 
-/// The runtime is built by hand so the telemetry guard outlives it: flushing traces at exit
-/// blocks, which must not happen on a runtime thread.
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let telemetry = entity::telemetry::init(cli.log_format, "inventory-api");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(run(cli));
-    drop(runtime);
-    drop(telemetry);
-    result
+    entity::telemetry::run_main(cli.log_format, "inventory-api", run(cli))
+        .context("starting the async runtime")?
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -22,19 +22,10 @@ use entity::enums::{AuthMode, EndpointKind};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// The runtime is built by hand so the telemetry guard outlives it: flushing traces at exit
-/// blocks, which must not happen on a runtime thread.
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let telemetry = entity::telemetry::init(cli.log_format, "inventory-collect");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(run_all(cli));
-    drop(runtime);
-    drop(telemetry);
-    result
+    entity::telemetry::run_main(cli.log_format, "inventory-collect", run_all(cli))
+        .context("starting the async runtime")?
 }
 
 async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -285,58 +285,26 @@ entity::on_both_backends!(
 /// it writes while refusing and accepting credentials is checked for those credentials.
 #[tokio::test]
 async fn no_token_or_secret_reaches_the_log() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let issuer = Issuer::start().await;
     let editor = api::auth::new_token().expect("token");
     let viewer = api::auth::new_token().expect("token");
-    let dir = std::env::temp_dir().join(format!("inventory-log-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_inventory-api"))
-        .env_clear()
-        .env(
-            "INVENTORY_DATABASE_URL",
-            format!("sqlite://{}/db.sqlite?mode=rwc", dir.display()),
-        )
-        .env("INVENTORY_LISTEN", "127.0.0.1:0")
-        .env("INVENTORY_LOG_FORMAT", "json")
-        .env("RUST_LOG", "trace")
-        .env(
-            "INVENTORY_API_TOKENS",
-            format!(
-                "alice:editor:{},backstage:viewer:{}",
-                api::auth::hash_hex(&editor),
-                api::auth::hash_hex(&viewer)
-            ),
-        )
-        .env("INVENTORY_OIDC_ISSUER", crate::issuer::ISSUER)
-        .env("INVENTORY_OIDC_AUDIENCE", crate::issuer::AUDIENCE)
-        .env("INVENTORY_OIDC_JWKS_URL", issuer.jwks_url.as_str())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start inventory-api");
-    let stderr = child.stderr.take().expect("stderr");
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Vec::new();
-    let address = loop {
-        let line = lines_rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("the API logs that it is ready");
-        let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-        log.push(line);
-        if let Some(listen) = parsed["listen"].as_str() {
-            break listen.to_owned();
-        }
-    };
+    let tokens = format!(
+        "alice:editor:{},backstage:viewer:{}",
+        api::auth::hash_hex(&editor),
+        api::auth::hash_hex(&viewer)
+    );
+    let server = crate::support::ApiProcess::start(
+        "secrets",
+        &[
+            ("RUST_LOG", "trace"),
+            ("INVENTORY_ALLOW_ANONYMOUS_READ", "false"),
+            ("INVENTORY_API_TOKENS", &tokens),
+            ("INVENTORY_OIDC_ISSUER", crate::issuer::ISSUER),
+            ("INVENTORY_OIDC_AUDIENCE", crate::issuer::AUDIENCE),
+            ("INVENTORY_OIDC_JWKS_URL", issuer.jwks_url.as_str()),
+        ],
+        &[],
+    );
 
     let mut expired = Issuer::claims("ann", &["inventory-editors"]);
     expired["exp"] = json!(now() - 3600);
@@ -348,7 +316,7 @@ async fn no_token_or_secret_reaches_the_log() {
     for credential in credentials {
         for query in [READ, WRITE] {
             client
-                .post(format!("http://{address}/graphql"))
+                .post(server.url("/graphql"))
                 .bearer_auth(credential)
                 .json(&json!({ "query": query }))
                 .send()
@@ -356,12 +324,11 @@ async fn no_token_or_secret_reaches_the_log() {
                 .expect("request");
         }
     }
-    child.kill().ok();
-    child.wait().ok();
-    while let Ok(line) = lines_rx.recv_timeout(std::time::Duration::from_secs(2)) {
-        log.push(line);
-    }
-    std::fs::remove_dir_all(&dir).ok();
+    server.terminate();
+    let (_, lines) = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .expect("wait");
+    let log: Vec<String> = lines.iter().map(Value::to_string).collect();
     let log = log.join("\n");
     for credential in credentials {
         assert!(

@@ -2,116 +2,14 @@
 //! response header and on every log line of the request, OTLP export to a collector,
 //! graceful shutdown under in-flight load, and `/metrics` on its own port.
 
+use crate::support::ApiProcess;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT_SPAN: &str = "b7ad6b7169203331";
-
-/// A running `inventory-api` on a free port, its JSON log lines collected as they come.
-struct Server {
-    child: Child,
-    address: String,
-    lines: Receiver<String>,
-    log: Vec<String>,
-    dir: std::path::PathBuf,
-}
-
-impl Server {
-    fn start(name: &str, env: &[(&str, &str)], args: &[&str]) -> Self {
-        let dir = std::env::temp_dir().join(format!("inventory-ops-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_inventory-api"));
-        command
-            .env_clear()
-            .env(
-                "INVENTORY_DATABASE_URL",
-                format!("sqlite://{}/db.sqlite?mode=rwc", dir.display()),
-            )
-            .env("INVENTORY_LISTEN", "127.0.0.1:0")
-            .env("INVENTORY_LOG_FORMAT", "json")
-            .env("INVENTORY_ALLOW_ANONYMOUS_READ", "true")
-            .args(args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("start inventory-api");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut log = Vec::new();
-        let address = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("the API never said it was ready:\n{}", log.join("\n")));
-            let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            log.push(line);
-            if let Some(listen) = parsed["listen"].as_str() {
-                break listen.to_owned();
-            }
-        };
-        Self {
-            child,
-            address,
-            lines,
-            log,
-            dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit; returns its exit code and every log line, parsed.
-    fn wait(mut self) -> (Option<i32>, Vec<Value>) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the API did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.log.push(line);
-        }
-        std::fs::remove_dir_all(&self.dir).ok();
-        let lines = self
-            .log
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-            .collect();
-        (status.code(), lines)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
 
 /// The lines logged inside the request whose trace id is `trace`.
 fn lines_of<'a>(lines: &'a [Value], trace: &str) -> Vec<&'a Value> {
@@ -120,7 +18,7 @@ fn lines_of<'a>(lines: &'a [Value], trace: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn trace_id_reaches_the_response_header_and_every_log_line() {
-    let server = Server::start(
+    let server = ApiProcess::start(
         "trace",
         &[
             ("RUST_LOG", "info"),
@@ -129,7 +27,7 @@ async fn trace_id_reaches_the_response_header_and_every_log_line() {
                 "alice:editor:0000000000000000000000000000000000000000000000000000000000000000",
             ),
         ],
-        &["--shutdown-drain-seconds", "0"],
+        &[],
     );
     let client = reqwest::Client::new();
     // A refused credential: a warning and the access line, both inside the request.
@@ -254,7 +152,7 @@ impl SlowRequest {
 /// request in flight completes, and the process exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_in_flight_requests() {
-    let server = Server::start(
+    let server = ApiProcess::start(
         "shutdown",
         &[("RUST_LOG", "info")],
         &[
@@ -472,13 +370,13 @@ async fn spans_are_exported_over_otlp_when_configured() {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
     let (endpoint, received) = otlp_collector().await;
-    let server = Server::start(
+    let server = ApiProcess::start(
         "otlp",
         &[
             ("RUST_LOG", "info"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
         ],
-        &["--shutdown-drain-seconds", "0"],
+        &[],
     );
     let response = reqwest::Client::new()
         .post(server.url("/graphql"))

@@ -11,6 +11,10 @@ use entity::testing::TestDb;
 use entity::write::{WriteContext, upsert_accounts, upsert_endpoints};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
 use tower::ServiceExt;
 
 pub fn t(minutes: i64) -> DateTime<Utc> {
@@ -203,4 +207,108 @@ pub fn keys(connection: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["node"]["key"].as_str().expect("key").to_owned())
         .collect()
+}
+
+/// A running `inventory-api` on a free port over a SQLite file of its own, open for anonymous
+/// reads and with no shutdown drain unless `env` or `args` say otherwise, its JSON log lines
+/// collected as they come.
+pub struct ApiProcess {
+    child: Child,
+    pub address: String,
+    lines: Receiver<String>,
+    log: Vec<String>,
+    dir: std::path::PathBuf,
+}
+
+impl ApiProcess {
+    pub fn start(name: &str, env: &[(&str, &str)], args: &[&str]) -> Self {
+        let dir = std::env::temp_dir().join(format!("inventory-ops-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_inventory-api"));
+        command
+            .env_clear()
+            .env(
+                "INVENTORY_DATABASE_URL",
+                format!("sqlite://{}/db.sqlite?mode=rwc", dir.display()),
+            )
+            .env("INVENTORY_LISTEN", "127.0.0.1:0")
+            .env("INVENTORY_LOG_FORMAT", "json")
+            .env("INVENTORY_ALLOW_ANONYMOUS_READ", "true")
+            .env("INVENTORY_SHUTDOWN_DRAIN_SECONDS", "0")
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start inventory-api");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = Vec::new();
+        let address = loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("the API never said it was ready:\n{}", log.join("\n")));
+            let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            log.push(line);
+            if let Some(listen) = parsed["listen"].as_str() {
+                break listen.to_owned();
+            }
+        };
+        Self {
+            child,
+            address,
+            lines,
+            log,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; returns its exit code and every log line, parsed.
+    pub fn wait(mut self) -> (Option<i32>, Vec<Value>) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the API did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        while let Ok(line) = self.lines.recv_timeout(std::time::Duration::from_secs(2)) {
+            self.log.push(line);
+        }
+        std::fs::remove_dir_all(&self.dir).ok();
+        let lines = self
+            .log
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+            .collect();
+        (status.code(), lines)
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
 }

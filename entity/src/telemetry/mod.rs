@@ -55,6 +55,24 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// A binary's whole life: telemetry installed, `main` run to completion on a multi-threaded
+/// runtime, then the runtime stopped *before* the guard flushes traces, because the flush
+/// blocks and must not run on a runtime thread. Fails only when the runtime cannot start.
+pub fn run_main<F: std::future::Future>(
+    format: LogFormat,
+    service: &'static str,
+    main: F,
+) -> std::io::Result<F::Output> {
+    let telemetry = init(format, service);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let output = runtime.block_on(main);
+    drop(runtime);
+    drop(telemetry);
+    Ok(output)
+}
+
 /// Installs the global subscriber. `service` names the binary in exported traces unless
 /// `OTEL_SERVICE_NAME` says otherwise. A broken OTLP configuration is logged and export stays
 /// off: telemetry never stops the service.
