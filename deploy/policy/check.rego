@@ -3,7 +3,7 @@
 # each object, so the shipped manifests are held to the same rules as anything else.
 package assetinventory.check
 
-found contains sprintf("%s %s: %s", [object.kind, object.metadata.name, violation.msg]) if {
+found contains violation.msg if {
 	some object in data.manifests
 	some policy in data.policies
 	violations := data.assetinventory[policy].violation with input as {"review": {"object": object}, "parameters": {}}
