@@ -85,6 +85,24 @@ impl CloudAccount {
     async fn removed_at(&self) -> Option<DateTime<Utc>> {
         self.0.removed_at
     }
+    /// What happened to this account, newest first: each change's kind, time, fields
+    /// (old and new values) and the run or person that made it.
+    #[graphql(complexity = "super::limits::page_complexity(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<super::history::AssetChangeConnection> {
+        super::history::history(
+            ctx,
+            entity::enums::AssetType::CloudAccount,
+            &self.0.id,
+            first,
+            after,
+        )
+        .await
+    }
     /// The run that last saw this account.
     async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
         load_run(ctx, self.0.last_run_id).await

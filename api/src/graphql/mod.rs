@@ -7,6 +7,7 @@ mod common;
 mod endpoint;
 mod endpoint_input;
 mod enums;
+mod history;
 pub mod id;
 pub mod limits;
 mod mutation;
@@ -38,6 +39,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// `metrics`.
 pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> InventorySchema {
     let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
+    let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
     let mut schema = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -48,6 +50,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> I
         })
         .data(db)
         .data(runs)
+        .data(history)
         .data(limits);
     if !limits.introspection {
         schema = schema.disable_introspection();

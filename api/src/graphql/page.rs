@@ -89,7 +89,7 @@ pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("c:{key}"))
 }
 
-fn decode_cursor(cursor: &str, field: &str) -> ApiResult<String> {
+pub(crate) fn decode_cursor(cursor: &str, field: &str) -> ApiResult<String> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
@@ -227,7 +227,10 @@ where
     Ok(Page { rows, info, count })
 }
 
-fn count_statement<E: EntityTrait>(db: &DatabaseConnection, select: &Select<E>) -> Statement {
+pub(crate) fn count_statement<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: &Select<E>,
+) -> Statement {
     let inner = select.clone().into_query();
     let query = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))

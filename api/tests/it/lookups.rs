@@ -121,20 +121,20 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
     // Counted by the application's own statement metric: the page with `lastRun` may take
     // one statement more than the page without it, whatever the number of runs.
     let app = crate::support::app(&db.conn);
-    let before = statements(&app).await;
+    let before = crate::support::statements(&app).await;
     let plain = data(&app, "{ accounts(first: 20) { nodes { key } } }", json!({})).await;
     assert_eq!(
         plain["accounts"]["nodes"].as_array().map(Vec::len),
         Some(20)
     );
-    let between = statements(&app).await;
+    let between = crate::support::statements(&app).await;
     let page = data(
         &app,
         "{ accounts(first: 20) { nodes { key lastRun { id collector startedAt status } } } }",
         json!({}),
     )
     .await;
-    let after = statements(&app).await;
+    let after = crate::support::statements(&app).await;
     let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 20);
     assert!(nodes.iter().all(|n| n["lastRun"]["collector"] == "test"));
@@ -147,18 +147,6 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
         1.0,
         "runs must load in one batch, not per account"
     );
-}
-
-/// Statements the application has run so far, by its `/metrics` (a scrape within the refresh
-/// interval runs none itself).
-async fn statements(app: &axum::Router) -> f64 {
-    let (_, body, _) = crate::support::get(app, "/metrics").await;
-    String::from_utf8(body)
-        .expect("utf-8")
-        .lines()
-        .find_map(|l| l.strip_prefix("inventory_db_statement_duration_seconds_count "))
-        .and_then(|v| v.parse().ok())
-        .expect("the statement count")
 }
 
 async fn account_fields_resolve_from_the_stored_record(db: &TestDb) {

@@ -312,3 +312,15 @@ impl Drop for ApiProcess {
         self.child.wait().ok();
     }
 }
+
+/// Statements the application has run so far, by its `/metrics` (a scrape within the refresh
+/// interval runs none itself).
+pub async fn statements(app: &axum::Router) -> f64 {
+    let (_, body, _) = get(app, "/metrics").await;
+    String::from_utf8(body)
+        .expect("utf-8")
+        .lines()
+        .find_map(|l| l.strip_prefix("inventory_db_statement_duration_seconds_count "))
+        .and_then(|v| v.parse().ok())
+        .expect("the statement count")
+}

@@ -1,0 +1,275 @@
+//! `history`: an asset's changes, newest first. A page of assets asking for their history
+//! costs one windowed query ([`HistoryLoader`]), not one per asset.
+
+use super::page::{PageInfo, count_statement, decode_cursor, encode_cursor};
+use super::run::{CollectorRun, load_run};
+use crate::error::{ApiError, ApiResult};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::asset_change::{self, Column as C};
+use entity::enums::AssetType;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement, Value,
+};
+use serde_json::Value as JsonValue;
+use std::collections::HashMap;
+
+/// What happened to an asset in one change.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::ChangeKind")]
+pub enum ChangeKind {
+    /// First seen (or first seeded).
+    Created,
+    /// One or more observed fields changed.
+    Updated,
+    /// A complete read of its scope missed it, or a person retired it.
+    Removed,
+    /// Seen again after it had been removed.
+    Restored,
+}
+
+/// One field of a change: its value before and after (null where there was none).
+#[derive(SimpleObject)]
+pub struct FieldChange {
+    /// The stored field's name (`name`, `status`, `tags`, `org_path`…).
+    pub field: String,
+    pub old: Option<Json<JsonValue>>,
+    pub new: Option<Json<JsonValue>>,
+}
+
+pub struct AssetChange(pub asset_change::Model);
+
+/// One change of an asset, and who or what made it.
+#[Object]
+impl AssetChange {
+    async fn kind(&self) -> ChangeKind {
+        self.0.kind.into()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// The fields that changed, by name.
+    async fn fields(&self) -> Vec<FieldChange> {
+        let JsonValue::Object(fields) = &self.0.changes else {
+            return Vec::new();
+        };
+        let value = |change: &JsonValue, side: &str| {
+            change
+                .get(side)
+                .filter(|v| !v.is_null())
+                .map(|v| Json(v.clone()))
+        };
+        fields
+            .iter()
+            .map(|(field, change)| FieldChange {
+                field: field.clone(),
+                old: value(change, "old"),
+                new: value(change, "new"),
+            })
+            .collect()
+    }
+    /// The person or token that made a manual change (`token:alice`, an OIDC subject).
+    async fn actor(&self) -> Option<&str> {
+        self.0.actor.as_deref()
+    }
+    /// The collector run that made the change, if a collector did.
+    async fn run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
+        load_run(ctx, self.0.run_id).await
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AssetChangeEdge {
+    /// Opaque; pass it as `after`.
+    pub cursor: String,
+    pub node: AssetChange,
+}
+
+pub struct AssetChangeConnection {
+    edges: Vec<AssetChangeEdge>,
+    page_info: PageInfo,
+    count: Statement,
+}
+
+#[Object]
+impl AssetChangeConnection {
+    async fn edges(&self) -> &[AssetChangeEdge] {
+        &self.edges
+    }
+    /// The nodes of `edges`, for clients that do not need cursors.
+    async fn nodes(&self) -> Vec<&AssetChange> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    /// How many changes the asset has. Costs a count query: ask only when you show it.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        super::page::run_count(super::db(ctx)?, self.count.clone()).await
+    }
+}
+
+/// One asset's page of history: changes older than `before` (a change id), at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HistoryKey {
+    pub asset: AssetType,
+    pub asset_id: String,
+    pub before: Option<i64>,
+    pub limit: u64,
+}
+
+/// Batches the history pages of one request: keys that share a type, a cursor and a size
+/// (a list's nodes all do) are read together, each asset's newest `limit` rows ranked by a
+/// window function over the `(asset_type, asset_id, id)` index.
+pub struct HistoryLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<HistoryKey> for HistoryLoader {
+    type Value = Vec<asset_change::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[HistoryKey],
+    ) -> Result<HashMap<HistoryKey, Self::Value>, Self::Error> {
+        let mut groups: HashMap<(AssetType, Option<i64>, u64), Vec<&str>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.asset, key.before, key.limit))
+                .or_default()
+                .push(&key.asset_id);
+        }
+        let mut pages = HashMap::with_capacity(keys.len());
+        for ((asset, before, limit), ids) in groups {
+            tracing::debug!(assets = ids.len(), "loading history");
+            let statement = ranked(self.db.get_database_backend(), asset, &ids, before, limit);
+            let rows = asset_change::Entity::find()
+                .from_raw_sql(statement)
+                .all(&self.db)
+                .await?;
+            let mut by_asset: HashMap<String, Vec<asset_change::Model>> = HashMap::new();
+            for row in rows {
+                by_asset.entry(row.asset_id.clone()).or_default().push(row);
+            }
+            for id in ids {
+                let key = HistoryKey {
+                    asset,
+                    asset_id: id.to_owned(),
+                    before,
+                    limit,
+                };
+                pages.insert(key, by_asset.remove(id).unwrap_or_default());
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// The newest `limit` changes (older than `before`) of each asset in `ids`, newest first.
+fn ranked(
+    backend: DbBackend,
+    asset: AssetType,
+    ids: &[&str],
+    before: Option<i64>,
+    limit: u64,
+) -> Statement {
+    let mut values: Vec<Value> = Vec::with_capacity(ids.len() + 3);
+    let mut bind = |value: Value| {
+        values.push(value);
+        match backend {
+            DbBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let asset_type = bind(asset.as_str().into());
+    let in_list = ids
+        .iter()
+        .map(|id| bind((*id).into()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let older = before
+        .map(|id| format!(" AND \"id\" < {}", bind(id.into())))
+        .unwrap_or_default();
+    let limit = bind(i64::try_from(limit).unwrap_or(i64::MAX).into());
+    let columns = "\"id\", \"asset_type\", \"asset_id\", \"run_id\", \"actor\", \"at\", \"kind\", \"changes\"";
+    let sql = format!(
+        "SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER \
+         (PARTITION BY \"asset_id\" ORDER BY \"id\" DESC) AS \"position\" \
+         FROM \"asset_changes\" WHERE \"asset_type\" = {asset_type} \
+         AND \"asset_id\" IN ({in_list}){older}) AS \"ranked\" \
+         WHERE \"position\" <= {limit} ORDER BY \"asset_id\", \"id\" DESC"
+    );
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Resolves `history(first, after)` of one asset through the request's loader.
+pub async fn history(
+    ctx: &Context<'_>,
+    asset: AssetType,
+    asset_id: &str,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<AssetChangeConnection> {
+    let limits = ctx
+        .data::<super::limits::Limits>()
+        .map_err(|_| ApiError::Internal)?;
+    let first = match first {
+        None => super::limits::DEFAULT_PAGE_SIZE.min(limits.max_page_size),
+        Some(n) if n < 0 => return Err(ApiError::bad_input("first", "first must not be negative")),
+        Some(n) if n as u64 > limits.max_page_size => {
+            return Err(ApiError::bad_input(
+                "first",
+                format!("first must be at most {}", limits.max_page_size),
+            ));
+        }
+        Some(n) => n as u64,
+    };
+    let before = after
+        .as_deref()
+        .map(|cursor| {
+            decode_cursor(cursor, "after")?
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_input("after", "after is not a cursor of this history"))
+        })
+        .transpose()?;
+    let loader = ctx
+        .data::<DataLoader<HistoryLoader>>()
+        .map_err(|_| ApiError::Internal)?;
+    // One row more than asked tells whether another page follows.
+    let key = HistoryKey {
+        asset,
+        asset_id: asset_id.to_owned(),
+        before,
+        limit: first + 1,
+    };
+    let mut rows = loader.load_one(key).await?.unwrap_or_default();
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let edges: Vec<AssetChangeEdge> = rows
+        .into_iter()
+        .map(|row| AssetChangeEdge {
+            cursor: encode_cursor(&row.id.to_string()),
+            node: AssetChange(row),
+        })
+        .collect();
+    let page_info = PageInfo {
+        has_next_page,
+        has_previous_page: before.is_some(),
+        start_cursor: edges.first().map(|e| e.cursor.clone()),
+        end_cursor: edges.last().map(|e| e.cursor.clone()),
+    };
+    let db = super::db(ctx)?;
+    let count = count_statement(
+        db,
+        &asset_change::Entity::find()
+            .filter(C::AssetType.eq(asset))
+            .filter(C::AssetId.eq(asset_id)),
+    );
+    Ok(AssetChangeConnection {
+        edges,
+        page_info,
+        count,
+    })
+}

@@ -1,0 +1,253 @@
+//! `history` on accounts and endpoints: a recorded sequence of writes (create, update,
+//! remove, restore by collector runs; a manual change by a person) read back newest first,
+//! page by page, for a whole list in one query.
+
+use crate::support::{account, data, endpoint, error_code, statements, t};
+use entity::enums::{AssetType, EndpointKind, EndpointStatus, Provider};
+use entity::run::start_run;
+use entity::testing::TestDb;
+use entity::write::{WriteContext, remove_unseen, upsert_accounts, upsert_endpoints};
+use serde_json::{Value, json};
+
+/// `payments`: created (run 1), renamed and tagged (run 2), removed by a complete read that
+/// missed it (run 3), seen again (run 4). `search`: created by run 1 and seen ever since.
+async fn record(db: &TestDb) {
+    let payments = |name: &str, team: Option<&str>| {
+        let mut record = account(Provider::Aws, "111111111111", name, "o-test/r-root");
+        if let Some(team) = team {
+            record.tags.insert("team".into(), team.into());
+        }
+        record
+    };
+    let search = || account(Provider::Aws, "222222222222", "search", "o-test/r-root");
+    let steps: [(i64, Vec<_>); 4] = [
+        (0, vec![payments("payments", None), search()]),
+        (15, vec![payments("payments-prod", Some("pay")), search()]),
+        (30, vec![search()]),
+        (45, vec![payments("payments-prod", Some("pay")), search()]),
+    ];
+    for (minute, records) in steps {
+        let run = start_run(&db.conn, "aws", "1", "o-test", t(minute))
+            .await
+            .expect("run")
+            .id;
+        upsert_accounts(&db.conn, &WriteContext::run(run, t(minute)), records)
+            .await
+            .expect("write");
+        remove_unseen(&db.conn, run, t(minute), AssetType::CloudAccount, "o-test")
+            .await
+            .expect("remove unseen");
+    }
+}
+
+const LIST: &str = r#"query($first: Int, $after: String) {
+  accounts(first: 10, filter: { includeRemoved: true }) { nodes { key
+    history(first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage endCursor }
+      nodes { kind at actor run { collector startedAt } fields { field old new } }
+    } } } }"#;
+
+fn kinds(history: &Value) -> Vec<&str> {
+    history["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["kind"].as_str().expect("kind"))
+        .collect()
+}
+
+fn field<'a>(change: &'a Value, name: &str) -> &'a Value {
+    change["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["field"] == name)
+        .unwrap_or_else(|| panic!("no field {name} in {change}"))
+}
+
+async fn history_tells_what_happened_newest_first(db: &TestDb) {
+    record(db).await;
+    let app = crate::support::app(&db.conn);
+    let page = data(&app, LIST, json!({ "first": 10 })).await;
+    let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
+    let payments = &nodes[0]["history"];
+    let search = &nodes[1]["history"];
+    assert_eq!(nodes[0]["key"], "aws:111111111111");
+
+    assert_eq!(
+        kinds(payments),
+        ["RESTORED", "REMOVED", "UPDATED", "CREATED"]
+    );
+    assert_eq!(payments["totalCount"], 4);
+    assert_eq!(payments["pageInfo"]["hasNextPage"], false);
+    let [restored, removed, updated, created] = [0, 1, 2, 3].map(|i| &payments["nodes"][i]);
+
+    assert_eq!(created["at"], "2026-11-01T12:00:00+00:00");
+    assert_eq!(field(created, "name")["old"], Value::Null);
+    assert_eq!(field(created, "name")["new"], "payments");
+    assert_eq!(created["run"]["collector"], "aws");
+
+    assert_eq!(field(updated, "name")["old"], "payments");
+    assert_eq!(field(updated, "name")["new"], "payments-prod");
+    assert_eq!(field(updated, "tags")["new"], json!({ "team": "pay" }));
+    assert_eq!(updated["run"]["startedAt"], "2026-11-01T12:15:00+00:00");
+    assert_eq!(updated["actor"], Value::Null);
+    assert!(
+        updated["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .all(|f| f["field"] != "status"),
+        "unchanged fields are not listed: {updated}"
+    );
+
+    assert_eq!(removed["at"], "2026-11-01T12:30:00+00:00");
+    assert!(field(removed, "removed_at")["new"].is_string(), "{removed}");
+    assert_eq!(restored["at"], "2026-11-01T12:45:00+00:00");
+    assert_eq!(field(restored, "removed_at")["new"], Value::Null);
+
+    // Seen unchanged three more times: nothing to tell.
+    assert_eq!(kinds(search), ["CREATED"]);
+}
+
+async fn history_pages_with_a_cursor(db: &TestDb) {
+    record(db).await;
+    let app = crate::support::app(&db.conn);
+    let first = data(&app, LIST, json!({ "first": 2 })).await;
+    let page = &first["accounts"]["nodes"][0]["history"];
+    assert_eq!(kinds(page), ["RESTORED", "REMOVED"]);
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    assert_eq!(page["pageInfo"]["hasPreviousPage"], false);
+    let cursor = page["pageInfo"]["endCursor"].clone();
+
+    let next = data(&app, LIST, json!({ "first": 2, "after": cursor })).await;
+    let page = &next["accounts"]["nodes"][0]["history"];
+    assert_eq!(kinds(page), ["UPDATED", "CREATED"]);
+    assert_eq!(page["pageInfo"]["hasNextPage"], false);
+    assert_eq!(page["pageInfo"]["hasPreviousPage"], true);
+    // The cursor applies to every asset of the list: `search` shows what is older than it.
+    let search = &next["accounts"]["nodes"][1]["history"];
+    assert_eq!(kinds(search), ["CREATED"]);
+
+    let none = data(&app, LIST, json!({ "first": 0 })).await;
+    assert_eq!(
+        kinds(&none["accounts"]["nodes"][0]["history"]),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        none["accounts"]["nodes"][0]["history"]["pageInfo"]["hasNextPage"],
+        true
+    );
+
+    for (vars, what) in [
+        (json!({ "first": -1 }), "negative size"),
+        (json!({ "first": 100000 }), "oversized page"),
+        (
+            json!({ "first": 1, "after": "bm90IGEgY3Vyc29y" }),
+            "foreign cursor",
+        ),
+        (json!({ "first": 1, "after": "***" }), "garbage cursor"),
+    ] {
+        let (code, message) = error_code(&app, LIST, vars).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{what}: {message}");
+    }
+}
+
+/// A page of accounts with their history costs one statement more than the page without.
+async fn history_of_a_page_is_one_query(db: &TestDb) {
+    record(db).await;
+    for minute in [50, 55] {
+        let run = start_run(&db.conn, "aws", "1", "o-test", t(minute))
+            .await
+            .expect("run")
+            .id;
+        let records = (0..20)
+            .map(|i| {
+                account(
+                    Provider::Aws,
+                    &format!("3000000000{i:02}"),
+                    &format!("team-{i}-{minute}"),
+                    "o-test/r-root",
+                )
+            })
+            .collect();
+        upsert_accounts(&db.conn, &WriteContext::run(run, t(minute)), records)
+            .await
+            .expect("write");
+    }
+    let app = crate::support::app(&db.conn);
+    let plain = "{ accounts(first: 22) { nodes { key } } }";
+    let with_history =
+        "{ accounts(first: 22) { nodes { key history(first: 3) { nodes { kind run { id } } } } } }";
+    let before = statements(&app).await;
+    data(&app, plain, json!({})).await;
+    let between = statements(&app).await;
+    let page = data(&app, with_history, json!({})).await;
+    let after = statements(&app).await;
+    let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 22);
+    let last = &nodes[21]["history"];
+    assert_eq!(kinds(last), ["UPDATED", "CREATED"]);
+    // One statement for the history of all 22 accounts, one for the runs behind them.
+    assert_eq!((after - between) - (between - before), 2.0);
+}
+
+/// A person's change names the person; the endpoint's history is kept like an account's.
+async fn endpoint_history_names_the_person(db: &TestDb) {
+    let seeded = endpoint(
+        "prom-a",
+        EndpointKind::Prometheus,
+        EndpointStatus::Unknown,
+        "https://prom-a.example.com",
+    );
+    let mut moved = seeded.clone();
+    moved.url = "https://prom-a.internal.example.com".into();
+    for (minute, record) in [(0, seeded), (5, moved)] {
+        upsert_endpoints(
+            &db.conn,
+            &WriteContext::actor("token:alice", t(minute)),
+            vec![record],
+        )
+        .await
+        .expect("write");
+    }
+    let app = crate::support::app(&db.conn);
+    let page = data(
+        &app,
+        "{ monitoringEndpoints(first: 5) { nodes { history { nodes { kind actor run { id } fields { field old new } } } } } }",
+        json!({}),
+    )
+    .await;
+    let history = &page["monitoringEndpoints"]["nodes"][0]["history"];
+    assert_eq!(kinds(history), ["UPDATED", "CREATED"]);
+    let updated = &history["nodes"][0];
+    assert_eq!(updated["actor"], "token:alice");
+    assert_eq!(updated["run"], Value::Null);
+    assert_eq!(
+        field(updated, "url")["new"],
+        "https://prom-a.internal.example.com"
+    );
+}
+
+entity::on_both_backends!(
+    history_tells_what_happened_newest_first,
+    history_pages_with_a_cursor,
+    history_of_a_page_is_one_query,
+    endpoint_history_names_the_person
+);
+
+/// History pages count towards a query's cost like any list: a page of pages is refused.
+#[tokio::test]
+async fn nested_history_pages_count_towards_the_query_cost() {
+    let db = TestDb::sqlite().await;
+    let app = crate::support::app(&db.conn);
+    let (code, message) = error_code(
+        &app,
+        "{ accounts(first: 500) { nodes { history(first: 500) { nodes { kind at } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    assert!(message.contains("complex"), "{message}");
+}
