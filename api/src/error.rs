@@ -64,6 +64,12 @@ impl From<ApiError> for async_graphql::Error {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        if let StoreError::Db(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        )) = err
+        {
+            crate::metrics::DB_ACQUIRE_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::error!(error = %err, "store operation failed");
         Self::Internal
     }
@@ -71,12 +77,6 @@ impl From<StoreError> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        if matches!(
-            err,
-            sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
-        ) {
-            crate::metrics::DB_ACQUIRE_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
         StoreError::Db(err).into()
     }
 }

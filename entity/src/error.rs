@@ -18,6 +18,13 @@ pub enum StoreError {
     /// A record violates an invariant of the write path (for example an empty native id).
     #[error("invalid record {id:?}: {reason}")]
     InvalidRecord { id: String, reason: String },
+    /// A stored history value does not fit its field any more; the row needs a look.
+    #[error("the history of {id:?} cannot be replayed: {source}")]
+    History {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl StoreError {
@@ -25,7 +32,7 @@ impl StoreError {
     /// text stays in the log.
     pub fn public_message(&self) -> String {
         match self {
-            Self::Config(_) | Self::InvalidRecord { .. } => self.to_string(),
+            Self::Config(_) | Self::InvalidRecord { .. } | Self::History { .. } => self.to_string(),
             Self::Connect(_) => "cannot connect to the database".into(),
             Self::Db(_) => "database error; details are in the log".into(),
         }

@@ -7,6 +7,7 @@
 //! tracing ([`telemetry`]), and stop signals ([`lifecycle`]).
 //! Does not own: HTTP, GraphQL, cloud SDKs, or the DDL (that is the `migration` crate).
 
+pub mod as_of;
 pub mod asset_change;
 pub mod cloud_account;
 pub mod collector_run;

@@ -12,6 +12,7 @@ use super::run::{CollectorRun, CollectorRunFilter};
 use super::summary::InventorySummary;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
 use entity::{cloud_account, collector_run, monitoring_endpoint};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -64,12 +65,17 @@ impl Query {
 
     /// One account, by global `id` or by `provider` and `nativeId`; removed accounts
     /// included. Null when it does not exist.
+    ///
+    /// With `asOf`, the account as it was then, rebuilt from its history: every observed
+    /// field and `removedAt` as of that time (null if it did not exist yet); `source`,
+    /// `provenance` and `lastRun` are the present ones, `lastSeenAt` at most `asOf`.
     async fn account(
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
         provider: Option<Provider>,
         native_id: Option<String>,
+        as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Option<CloudAccount>> {
         let key = match (id, provider, native_id) {
             (Some(id), None, None) => decode_as(&id, NodeType::CloudAccount, "id")?,
@@ -83,7 +89,12 @@ impl Query {
                 ));
             }
         };
-        account_by_key(db(ctx)?, &key).await
+        match as_of {
+            Some(at) => Ok(entity::as_of::account(db(ctx)?, &key, at)
+                .await?
+                .map(CloudAccount)),
+            None => account_by_key(db(ctx)?, &key).await,
+        }
     }
 
     /// Accounts in a stable order (provider, then native id), filtered and paginated.
@@ -117,13 +128,23 @@ impl Query {
     }
 
     /// One monitoring endpoint by global id; removed endpoints included.
+    ///
+    /// With `asOf`, the endpoint as it was then, rebuilt from its history (null if it did
+    /// not exist yet); its latest probe snapshot (`raw`, `lastCheckedAt`, `lastError`),
+    /// `provenance` and `lastRun` are the present ones.
     async fn monitoring_endpoint(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Option<MonitoringEndpoint>> {
         let key = decode_as(&id, NodeType::MonitoringEndpoint, "id")?;
-        endpoint_by_key(db(ctx)?, &key).await
+        match as_of {
+            Some(at) => Ok(entity::as_of::endpoint(db(ctx)?, &key, at)
+                .await?
+                .map(MonitoringEndpoint)),
+            None => endpoint_by_key(db(ctx)?, &key).await,
+        }
     }
 
     /// Monitoring endpoints ordered by key, filtered and paginated.

@@ -25,9 +25,11 @@ fn the_contract_keeps_the_fields_clients_rely_on() {
     let sdl = api::graphql::sdl();
     for needle in [
         "accounts(filter: AccountFilter, first: Int, after: String, last: Int, before: String): CloudAccountConnection!",
-        "account(id: ID, provider: Provider, nativeId: String): CloudAccount",
+        // Arguments may be added (optional ones only); none may go.
+        "account(id: ID, provider: Provider, nativeId: String, asOf: DateTime): CloudAccount",
         "monitoringEndpoints(filter: EndpointFilter, first: Int, after: String, last: Int, before: String): MonitoringEndpointConnection!",
-        "monitoringEndpoint(id: ID!): MonitoringEndpoint",
+        "monitoringEndpoint(id: ID!, asOf: DateTime): MonitoringEndpoint",
+        "history(first: Int, after: String): AssetChangeConnection!",
         "collectorRuns(",
         "node(id: ID!): Node",
         "inventorySummary: InventorySummary!",

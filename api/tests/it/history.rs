@@ -251,3 +251,106 @@ async fn nested_history_pages_count_towards_the_query_cost() {
     assert_eq!(code, "BAD_USER_INPUT", "{message}");
     assert!(message.contains("complex"), "{message}");
 }
+
+const AS_OF: &str = r#"query($at: DateTime) {
+  account(provider: AWS, nativeId: "111111111111", asOf: $at) {
+    key name status removedAt firstSeenAt lastSeenAt tags { key value } } }"#;
+
+async fn account_at(app: &axum::Router, minute: i64) -> Value {
+    let at = t(minute).to_rfc3339();
+    data(app, AS_OF, json!({ "at": at })).await["account"].clone()
+}
+
+/// The account at each moment of the recorded sequence, across its removal and restore.
+async fn as_of_rebuilds_the_account_at_any_time(db: &TestDb) {
+    record(db).await;
+    let app = crate::support::app(&db.conn);
+    let at = |minute: i64| account_at(&app, minute);
+
+    assert_eq!(at(-1).await, Value::Null, "it did not exist yet");
+
+    for minute in [0, 14] {
+        let then = at(minute).await;
+        assert_eq!(then["name"], "payments", "at {minute}");
+        assert_eq!(then["tags"], json!([]));
+        assert_eq!(then["removedAt"], Value::Null);
+        assert_eq!(then["firstSeenAt"], "2026-11-01T12:00:00+00:00");
+        assert_eq!(then["lastSeenAt"], t(minute).to_rfc3339());
+    }
+    for minute in [15, 29] {
+        let then = at(minute).await;
+        assert_eq!(then["name"], "payments-prod", "at {minute}");
+        assert_eq!(then["tags"], json!([{ "key": "team", "value": "pay" }]));
+        assert_eq!(then["removedAt"], Value::Null);
+    }
+    for minute in [30, 44] {
+        let then = at(minute).await;
+        assert_eq!(then["name"], "payments-prod", "at {minute}");
+        assert_eq!(
+            then["removedAt"], "2026-11-01T12:30:00+00:00",
+            "at {minute}"
+        );
+    }
+    let restored = at(45).await;
+    assert_eq!(restored["removedAt"], Value::Null);
+    assert_eq!(restored["name"], "payments-prod");
+
+    // Far in the future: the present, and the same as without asOf.
+    let later = at(60 * 24 * 365).await;
+    let now = data(&app, AS_OF, json!({})).await["account"].clone();
+    assert_eq!(later, now);
+
+    let (code, _) = error_code(&app, AS_OF, json!({ "at": "last tuesday" })).await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}
+
+/// An endpoint's past, including what a person changed and its retirement.
+async fn as_of_rebuilds_the_endpoint(db: &TestDb) {
+    let seeded = endpoint(
+        "prom-a",
+        EndpointKind::Prometheus,
+        EndpointStatus::Unknown,
+        "https://prom-a.example.com",
+    );
+    let mut moved = seeded.clone();
+    moved.url = "https://prom-a.internal.example.com".into();
+    upsert_endpoints(
+        &db.conn,
+        &WriteContext::actor("token:alice", t(0)),
+        vec![seeded],
+    )
+    .await
+    .expect("write");
+    upsert_endpoints(
+        &db.conn,
+        &WriteContext::actor("token:alice", t(5)),
+        vec![moved],
+    )
+    .await
+    .expect("write");
+    let app = crate::support::app(&db.conn);
+    let list = data(&app, "{ monitoringEndpoints { nodes { id } } }", json!({})).await;
+    let id = list["monitoringEndpoints"]["nodes"][0]["id"].clone();
+    let query = "query($id: ID!, $at: DateTime) { monitoringEndpoint(id: $id, asOf: $at) { url removedAt } }";
+    let at = |minute: i64| {
+        let app = app.clone();
+        let id = id.clone();
+        async move {
+            data(
+                &app,
+                query,
+                json!({ "id": id, "at": t(minute).to_rfc3339() }),
+            )
+            .await["monitoringEndpoint"]
+                .clone()
+        }
+    };
+    assert_eq!(at(-1).await, Value::Null);
+    assert_eq!(at(4).await["url"], "https://prom-a.example.com");
+    assert_eq!(at(5).await["url"], "https://prom-a.internal.example.com");
+}
+
+entity::on_both_backends!(
+    as_of_rebuilds_the_account_at_any_time,
+    as_of_rebuilds_the_endpoint
+);
