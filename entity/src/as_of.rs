@@ -206,6 +206,7 @@ mod tests {
             at: at(minute),
             kind,
             changes: fields,
+            tx_id: 0,
         }
     }
 

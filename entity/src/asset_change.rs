@@ -18,6 +18,9 @@ pub struct Model {
     /// `{ "field": { "old": .., "new": .. } }`, only the fields that changed.
     #[sea_orm(column_type = "JsonBinary")]
     pub changes: Json,
+    /// The writing transaction (PostgreSQL; 0 on SQLite), set by the database: the change
+    /// feed's order is `(tx_id, id)` (see the `change_feed` migration).
+    pub tx_id: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_inventory;
 mod m20261129_000002_endpoint_secret_ref;
+mod m20261129_000003_change_feed;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_inventory::Migration),
             Box::new(m20261129_000002_endpoint_secret_ref::Migration),
+            Box::new(m20261129_000003_change_feed::Migration),
         ]
     }
 }

@@ -69,6 +69,14 @@ pub enum RunStatus {
     Skipped,
 }
 
+/// The kind of asset a change is about.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "store::AssetType")]
+pub enum AssetType {
+    CloudAccount,
+    MonitoringEndpoint,
+}
+
 /// Converts a list of API enum values to storage values.
 pub fn to_store<A: Copy + Into<S>, S>(values: &[A]) -> Vec<S> {
     values.iter().map(|v| (*v).into()).collect()

@@ -43,6 +43,13 @@ pub struct AssetChange(pub asset_change::Model);
 /// One change of an asset, and who or what made it.
 #[Object]
 impl AssetChange {
+    async fn asset_type(&self) -> super::enums::AssetType {
+        self.0.asset_type.into()
+    }
+    /// The asset's key (`aws:123456789012`, an endpoint's id).
+    async fn asset_key(&self) -> &str {
+        &self.0.asset_id
+    }
     async fn kind(&self) -> ChangeKind {
         self.0.kind.into()
     }
@@ -193,7 +200,7 @@ fn ranked(
         .map(|id| format!(" AND \"id\" < {}", bind(id.into())))
         .unwrap_or_default();
     let limit = bind(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let columns = "\"id\", \"asset_type\", \"asset_id\", \"run_id\", \"actor\", \"at\", \"kind\", \"changes\"";
+    let columns = "\"id\", \"asset_type\", \"asset_id\", \"run_id\", \"actor\", \"at\", \"kind\", \"changes\", \"tx_id\"";
     let sql = format!(
         "SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER \
          (PARTITION BY \"asset_id\" ORDER BY \"id\" DESC) AS \"position\" \
@@ -212,20 +219,11 @@ pub async fn history(
     first: Option<i32>,
     after: Option<String>,
 ) -> ApiResult<AssetChangeConnection> {
-    let limits = ctx
+    let max = ctx
         .data::<super::limits::Limits>()
-        .map_err(|_| ApiError::Internal)?;
-    let first = match first {
-        None => super::limits::DEFAULT_PAGE_SIZE.min(limits.max_page_size),
-        Some(n) if n < 0 => return Err(ApiError::bad_input("first", "first must not be negative")),
-        Some(n) if n as u64 > limits.max_page_size => {
-            return Err(ApiError::bad_input(
-                "first",
-                format!("first must be at most {}", limits.max_page_size),
-            ));
-        }
-        Some(n) => n as u64,
-    };
+        .map_err(|_| ApiError::Internal)?
+        .max_page_size;
+    let first = super::page::first_or_default(first, max)?;
     let before = after
         .as_deref()
         .map(|cursor| {

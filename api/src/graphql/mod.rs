@@ -7,6 +7,7 @@ mod common;
 mod endpoint;
 mod endpoint_input;
 mod enums;
+mod feed;
 mod history;
 pub mod id;
 pub mod limits;

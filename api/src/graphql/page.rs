@@ -47,6 +47,12 @@ fn size(value: Option<i32>, field: &str, max: u64) -> ApiResult<Option<u64>> {
     }
 }
 
+/// A forward-only list's `first`: the default page when absent, refused when negative or
+/// above `max`.
+pub(crate) fn first_or_default(first: Option<i32>, max: u64) -> ApiResult<u64> {
+    Ok(size(first, "first", max)?.unwrap_or(DEFAULT_PAGE_SIZE.min(max)))
+}
+
 impl PageArgs {
     fn window(&self, max: u64) -> ApiResult<Window> {
         let first = size(self.first, "first", max)?;

@@ -179,6 +179,21 @@ impl Query {
         }))
     }
 
+    /// Every change across the inventory in commit order, oldest first: page from the
+    /// last `pageInfo.endCursor` you kept to get what changed since. A cursor never skips a
+    /// change committed later, even under concurrent writers.
+    #[graphql(complexity = "page_complexity(first, None, child_complexity)")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        first: Option<i32>,
+        filter: Option<super::feed::ChangeFilter>,
+    ) -> ApiResult<super::feed::ChangeFeedConnection> {
+        let first = super::page::first_or_default(first, max_page(ctx)?)?;
+        super::feed::changes(db(ctx)?, after, first, filter).await
+    }
+
     /// Collector runs, newest first.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn collector_runs(

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 /// `payments`: created (run 1), renamed and tagged (run 2), removed by a complete read that
 /// missed it (run 3), seen again (run 4). `search`: created by run 1 and seen ever since.
-async fn record(db: &TestDb) {
+pub async fn record(db: &TestDb) {
     let payments = |name: &str, team: Option<&str>| {
         let mut record = account(Provider::Aws, "111111111111", name, "o-test/r-root");
         if let Some(team) = team {

@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod contract;
+mod feed;
 mod history;
 mod http;
 mod issuer;

@@ -1,0 +1,135 @@
+//! `changes`: every change across the inventory in commit order, for clients that keep a copy
+//! current (a Backstage entity provider's delta ingestion) by paging from their last cursor.
+//!
+//! The order is `(tx_id, id)`. On PostgreSQL a page only holds changes of transactions older
+//! than every transaction still in progress, so a change committed after a cursor was handed
+//! out always sorts after that cursor, even when its id is smaller (ids are drawn when a row
+//! is inserted, not when it commits). A long transaction holds the feed back; it never makes
+//! it skip. SQLite has one writer at a time: ids are in commit order there.
+
+use super::enums::{AssetType, Provider, to_store};
+use super::history::{AssetChange, ChangeKind};
+use super::page::{PageInfo, decode_cursor, encode_cursor};
+use crate::error::{ApiError, ApiResult};
+use async_graphql::{InputObject, SimpleObject};
+use entity::asset_change::{self, Column as C};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+/// Narrows `changes`. All given conditions must hold; list conditions match any element.
+#[derive(InputObject, Default, Debug)]
+pub struct ChangeFilter {
+    pub asset_type: Option<Vec<AssetType>>,
+    /// Changes of cloud accounts of these providers (endpoints have no provider).
+    pub provider: Option<Vec<Provider>>,
+    pub kind: Option<Vec<ChangeKind>>,
+}
+
+impl ChangeFilter {
+    fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(types) = &self.asset_type {
+            cond = cond.add(C::AssetType.is_in(to_store::<_, entity::enums::AssetType>(types)));
+        }
+        if let Some(providers) = &self.provider {
+            let mut any = Condition::any();
+            for provider in providers {
+                let provider: entity::enums::Provider = (*provider).into();
+                any = any.add(C::AssetId.starts_with(format!("{}:", provider.as_str())));
+            }
+            cond = cond
+                .add(C::AssetType.eq(entity::enums::AssetType::CloudAccount))
+                .add(any);
+        }
+        if let Some(kinds) = &self.kind {
+            cond = cond.add(C::Kind.is_in(to_store::<_, entity::enums::ChangeKind>(kinds)));
+        }
+        cond
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ChangeFeedEdge {
+    /// Opaque; pass it as `after` to continue from this change.
+    pub cursor: String,
+    pub node: AssetChange,
+}
+
+/// A page of the feed. `pageInfo.endCursor` is where to continue from: the last change's
+/// cursor, or the `after` given when nothing new has been committed yet.
+#[derive(SimpleObject)]
+pub struct ChangeFeedConnection {
+    pub edges: Vec<ChangeFeedEdge>,
+    pub nodes: Vec<AssetChange>,
+    pub page_info: PageInfo,
+}
+
+/// A feed position: the transaction and id of the last change a client has.
+fn cursor(tx_id: i64, id: i64) -> String {
+    encode_cursor(&format!("{tx_id}:{id}"))
+}
+
+fn parse_cursor(text: &str) -> ApiResult<(i64, i64)> {
+    let bad = || ApiError::bad_input("after", "after is not a cursor of the change feed");
+    let key = decode_cursor(text, "after")?;
+    let (tx_id, id) = key.split_once(':').ok_or_else(bad)?;
+    Ok((
+        tx_id.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+pub async fn changes(
+    db: &DatabaseConnection,
+    after: Option<String>,
+    first: u64,
+    filter: Option<ChangeFilter>,
+) -> ApiResult<ChangeFeedConnection> {
+    let position = after.as_deref().map(parse_cursor).transpose()?;
+    let mut select = asset_change::Entity::find()
+        .filter(filter.unwrap_or_default().condition())
+        .order_by_asc(C::TxId)
+        .order_by_asc(C::Id)
+        .limit(first + 1);
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Only transactions that finished before every one still running.
+        select = select.filter(Expr::cust(
+            "\"tx_id\" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ));
+    }
+    if let Some((tx_id, id)) = position {
+        select = select.filter(
+            Condition::any()
+                .add(C::TxId.gt(tx_id))
+                .add(Condition::all().add(C::TxId.eq(tx_id)).add(C::Id.gt(id))),
+        );
+    }
+    let mut rows = select.all(db).await?;
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let edges: Vec<ChangeFeedEdge> = rows
+        .into_iter()
+        .map(|row| ChangeFeedEdge {
+            cursor: cursor(row.tx_id, row.id),
+            node: AssetChange(row),
+        })
+        .collect();
+    let nodes = edges
+        .iter()
+        .map(|e| AssetChange(e.node.0.clone()))
+        .collect();
+    let page_info = PageInfo {
+        has_next_page,
+        has_previous_page: position.is_some(),
+        start_cursor: edges.first().map(|e| e.cursor.clone()),
+        end_cursor: edges.last().map(|e| e.cursor.clone()).or(after),
+    };
+    Ok(ChangeFeedConnection {
+        edges,
+        nodes,
+        page_info,
+    })
+}
