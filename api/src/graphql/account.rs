@@ -127,6 +127,9 @@ pub struct AccountFilter {
     /// The account sits at or below this org path (`o-abc/r-root/Prod` matches
     /// `o-abc/r-root/Prod` and `o-abc/r-root/Prod/Payments`, not `o-abc/r-root/Production`).
     pub org_path_prefix: Option<String>,
+    /// The account sits below this hierarchy node, by its id (`ou-ab12-cdef3456`,
+    /// `folders/123`, a management group): any depth, whatever the names on the way.
+    pub subtree: Option<String>,
     /// Every tag condition must hold.
     pub tag: Option<Vec<TagFilter>>,
     pub scope: Option<Vec<String>>,
@@ -169,6 +172,9 @@ impl AccountFilter {
                     .eq(below),
                 ),
             );
+        }
+        if let Some(id) = &self.subtree {
+            cond = cond.add(super::common::has_ancestor(backend, "cloud_accounts", id)?);
         }
         if let Some(tags) = &self.tag {
             if tags.len() > super::common::MAX_TAG_FILTERS {

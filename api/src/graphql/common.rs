@@ -39,11 +39,69 @@ pub fn tags_of(json: &Value) -> Vec<Tag> {
 
 /// One level of an account's organization hierarchy, from the root down.
 #[derive(SimpleObject, Debug, Clone, serde::Deserialize)]
+#[graphql(complex)]
 pub struct Ancestor {
+    /// The provider's id of the node (`ou-ab12-cdef3456`, `folders/123`, a management group
+    /// name); `subtree` filters match it.
     pub id: String,
     pub name: String,
-    /// `organization`, `root`, `organizational_unit`, `folder`, `tenant`, `management_group`…
+    /// The provider's own word: `organization`, `root`, `organizational_unit`, `folder`,
+    /// `tenant`, `management_group`… (`type` is the same, as one enum for all clouds).
     pub kind: String,
+}
+
+/// What a hierarchy node is, one model for all three clouds.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AncestorType {
+    /// An AWS organization or a GCP organization.
+    Organization,
+    /// The root of an AWS organization.
+    Root,
+    /// An AWS organizational unit.
+    Ou,
+    /// A GCP folder.
+    Folder,
+    /// An Azure management group.
+    ManagementGroup,
+    /// An Azure (Entra ID) tenant.
+    Tenant,
+    /// A kind this version does not know (for example from an imported document).
+    Other,
+}
+
+#[async_graphql::ComplexObject]
+impl Ancestor {
+    #[graphql(name = "type")]
+    async fn ancestor_type(&self) -> AncestorType {
+        match self.kind.as_str() {
+            "organization" => AncestorType::Organization,
+            "root" => AncestorType::Root,
+            "organizational_unit" => AncestorType::Ou,
+            "folder" => AncestorType::Folder,
+            "management_group" => AncestorType::ManagementGroup,
+            "tenant" => AncestorType::Tenant,
+            _ => AncestorType::Other,
+        }
+    }
+}
+
+/// Matches accounts with the hierarchy node `id` among their ancestors (so at any depth
+/// below it). Each backend gets its native JSON test; the id is always bound.
+pub fn has_ancestor(backend: DbBackend, table: &str, id: &str) -> ApiResult<Expr> {
+    filter_text(id, "subtree")?;
+    let column = format!("\"{table}\".\"ancestors\"");
+    Ok(match backend {
+        DbBackend::Postgres => Expr::cust_with_values(
+            format!("{column} @> jsonb_build_array(jsonb_build_object('id', $1::text))"),
+            [id.to_owned()],
+        ),
+        _ => Expr::cust_with_values(
+            format!(
+                "EXISTS (SELECT 1 FROM json_each({column}) AS a WHERE json_extract(a.value, '$.id') = ?)"
+            ),
+            [id.to_owned()],
+        ),
+    })
 }
 
 /// Matches assets that carry tag `key`, with `value` when given.

@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod contract;
 mod feed;
+mod hierarchy;
 mod history;
 mod http;
 mod issuer;
