@@ -84,6 +84,11 @@ impl AssetChange {
     async fn run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
         load_run(ctx, self.0.run_id).await
     }
+    /// The asset as it is now (removed ones included): what a consumer of the change feed
+    /// refreshes its copy from. Loaded for a whole page at once.
+    async fn asset(&self, ctx: &Context<'_>) -> ApiResult<Option<super::asset::Asset>> {
+        super::asset::load_asset(ctx, self.0.asset_type, &self.0.asset_id).await
+    }
 }
 
 #[derive(SimpleObject)]

@@ -3,6 +3,7 @@
 //! anywhere.
 
 mod account;
+mod asset;
 mod common;
 mod endpoint;
 mod endpoint_input;
@@ -41,6 +42,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> InventorySchema {
     let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
     let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
+    let assets = DataLoader::new(asset::AssetLoader { db: db.clone() }, tokio::spawn);
     let mut schema = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -52,6 +54,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> I
         .data(db)
         .data(runs)
         .data(history)
+        .data(assets)
         .data(limits);
     if !limits.introspection {
         schema = schema.disable_introspection();
