@@ -193,8 +193,8 @@ async fn history_of_a_page_is_one_query(db: &TestDb) {
     assert_eq!((after - between) - (between - before), 2.0);
 }
 
-/// A person's change names the person; the endpoint's history is kept like an account's.
-async fn endpoint_history_names_the_person(db: &TestDb) {
+/// `prom-a`: seeded by alice (minute 0), moved to another URL (5), retired (10).
+async fn seed_moved_and_retired_endpoint(db: &TestDb) {
     let seeded = endpoint(
         "prom-a",
         EndpointKind::Prometheus,
@@ -212,16 +212,30 @@ async fn endpoint_history_names_the_person(db: &TestDb) {
         .await
         .expect("write");
     }
+    entity::write::remove(
+        &db.conn,
+        &WriteContext::actor("token:alice", t(10)),
+        AssetType::MonitoringEndpoint,
+        &["prom-a".to_owned()],
+    )
+    .await
+    .expect("retire");
+}
+
+/// A person's change names the person; the endpoint's history is kept like an account's.
+async fn endpoint_history_names_the_person(db: &TestDb) {
+    seed_moved_and_retired_endpoint(db).await;
     let app = crate::support::app(&db.conn);
     let page = data(
         &app,
-        "{ monitoringEndpoints(first: 5) { nodes { history { nodes { kind actor run { id } fields { field old new } } } } } }",
+        "{ monitoringEndpoints(first: 5, filter: { includeRemoved: true }) { nodes { history { nodes { kind actor run { id } fields { field old new } } } } } }",
         json!({}),
     )
     .await;
     let history = &page["monitoringEndpoints"]["nodes"][0]["history"];
-    assert_eq!(kinds(history), ["UPDATED", "CREATED"]);
-    let updated = &history["nodes"][0];
+    assert_eq!(kinds(history), ["REMOVED", "UPDATED", "CREATED"]);
+    assert_eq!(history["nodes"][0]["actor"], "token:alice");
+    let updated = &history["nodes"][1];
     assert_eq!(updated["actor"], "token:alice");
     assert_eq!(updated["run"], Value::Null);
     assert_eq!(
@@ -306,30 +320,14 @@ async fn as_of_rebuilds_the_account_at_any_time(db: &TestDb) {
 
 /// An endpoint's past, including what a person changed and its retirement.
 async fn as_of_rebuilds_the_endpoint(db: &TestDb) {
-    let seeded = endpoint(
-        "prom-a",
-        EndpointKind::Prometheus,
-        EndpointStatus::Unknown,
-        "https://prom-a.example.com",
-    );
-    let mut moved = seeded.clone();
-    moved.url = "https://prom-a.internal.example.com".into();
-    upsert_endpoints(
-        &db.conn,
-        &WriteContext::actor("token:alice", t(0)),
-        vec![seeded],
-    )
-    .await
-    .expect("write");
-    upsert_endpoints(
-        &db.conn,
-        &WriteContext::actor("token:alice", t(5)),
-        vec![moved],
-    )
-    .await
-    .expect("write");
+    seed_moved_and_retired_endpoint(db).await;
     let app = crate::support::app(&db.conn);
-    let list = data(&app, "{ monitoringEndpoints { nodes { id } } }", json!({})).await;
+    let list = data(
+        &app,
+        "{ monitoringEndpoints(filter: { includeRemoved: true }) { nodes { id } } }",
+        json!({}),
+    )
+    .await;
     let id = list["monitoringEndpoints"]["nodes"][0]["id"].clone();
     let query = "query($id: ID!, $at: DateTime) { monitoringEndpoint(id: $id, asOf: $at) { url removedAt } }";
     let at = |minute: i64| {
@@ -348,6 +346,10 @@ async fn as_of_rebuilds_the_endpoint(db: &TestDb) {
     assert_eq!(at(-1).await, Value::Null);
     assert_eq!(at(4).await["url"], "https://prom-a.example.com");
     assert_eq!(at(5).await["url"], "https://prom-a.internal.example.com");
+    assert_eq!(at(9).await["removedAt"], Value::Null);
+    let retired = at(10).await;
+    assert_eq!(retired["removedAt"], "2026-11-01T12:10:00+00:00");
+    assert_eq!(retired["url"], "https://prom-a.internal.example.com");
 }
 
 entity::on_both_backends!(
