@@ -11,7 +11,7 @@ use super::enums::{AssetType, Provider, to_store};
 use super::history::{AssetChange, ChangeKind};
 use super::page::{PageInfo, decode_cursor, encode_cursor};
 use crate::error::{ApiError, ApiResult};
-use async_graphql::{InputObject, SimpleObject};
+use async_graphql::{InputObject, Object, SimpleObject};
 use entity::asset_change::{self, Column as C};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -58,13 +58,25 @@ pub struct ChangeFeedEdge {
     pub node: AssetChange,
 }
 
+pub struct ChangeFeedConnection {
+    edges: Vec<ChangeFeedEdge>,
+    page_info: PageInfo,
+}
+
 /// A page of the feed. `pageInfo.endCursor` is where to continue from: the last change's
 /// cursor, or the `after` given when nothing new has been committed yet.
-#[derive(SimpleObject)]
-pub struct ChangeFeedConnection {
-    pub edges: Vec<ChangeFeedEdge>,
-    pub nodes: Vec<AssetChange>,
-    pub page_info: PageInfo,
+#[Object]
+impl ChangeFeedConnection {
+    async fn edges(&self) -> &[ChangeFeedEdge] {
+        &self.edges
+    }
+    /// The nodes of `edges`, for clients that do not need cursors.
+    async fn nodes(&self) -> Vec<&AssetChange> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
 }
 
 /// A feed position: the transaction and id of the last change a client has.
@@ -117,19 +129,11 @@ pub async fn changes(
             node: AssetChange(row),
         })
         .collect();
-    let nodes = edges
-        .iter()
-        .map(|e| AssetChange(e.node.0.clone()))
-        .collect();
     let page_info = PageInfo {
         has_next_page,
         has_previous_page: position.is_some(),
         start_cursor: edges.first().map(|e| e.cursor.clone()),
         end_cursor: edges.last().map(|e| e.cursor.clone()).or(after),
     };
-    Ok(ChangeFeedConnection {
-        edges,
-        nodes,
-        page_info,
-    })
+    Ok(ChangeFeedConnection { edges, page_info })
 }
