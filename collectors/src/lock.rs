@@ -10,9 +10,23 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-/// Held while it lives; dropping it ends the transaction and so releases the lock.
+/// Held until [`RunLock::release`]. Dropping it also ends the transaction, but only once the
+/// pool gets round to the connection (a spawned task), so a next run of the same scope in
+/// this process could find the lock still taken and skip.
 pub struct RunLock {
-    _txn: Option<DatabaseTransaction>,
+    txn: Option<DatabaseTransaction>,
+}
+
+impl RunLock {
+    /// Ends the transaction, and with it the lock, before returning.
+    pub async fn release(self) {
+        if let Some(txn) = self.txn
+            && let Err(err) = txn.rollback().await
+        {
+            // The server releases the lock when the connection ends; nothing is lost.
+            tracing::warn!(error = %err, "releasing the run lock failed");
+        }
+    }
 }
 
 /// A stable 32-bit key for the pair. Advisory locks are database-wide, so the lock pairs it
@@ -31,7 +45,7 @@ pub async fn try_acquire(
     scope: &str,
 ) -> Result<Option<RunLock>, StoreError> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(Some(RunLock { _txn: None }));
+        return Ok(Some(RunLock { txn: None }));
     }
     let txn = db.begin().await?;
     let row = txn
@@ -45,5 +59,5 @@ pub async fn try_acquire(
         Some(row) => row.try_get::<bool>("", "locked")?,
         None => false,
     };
-    Ok(locked.then_some(RunLock { _txn: Some(txn) }))
+    Ok(locked.then_some(RunLock { txn: Some(txn) }))
 }

@@ -139,7 +139,7 @@ async fn run_in_span<S: Source>(
     };
     span.record("scope", scope.as_str());
 
-    let Some(_lock) = lock::try_acquire(db, collector, &scope).await? else {
+    let Some(lock) = lock::try_acquire(db, collector, &scope).await? else {
         let started = Utc::now();
         let run = start_run(db, collector, version, &scope, started).await?;
         let outcome = RunOutcome {
@@ -153,9 +153,25 @@ async fn run_in_span<S: Source>(
         summary(&run);
         return Ok(run);
     };
+    let run = run_locked(db, source, options, &scope, deadline).await;
+    // Released here, not when the pool gets round to the dropped transaction: the next run
+    // of the same scope in this process must find the lock free.
+    lock.release().await;
+    run
+}
 
+/// The run proper, while the scope's lock is held.
+async fn run_locked<S: Source>(
+    db: &DatabaseConnection,
+    source: &mut S,
+    options: &RunOptions,
+    scope: &str,
+    deadline: Instant,
+) -> Result<collector_run::Model, RunnerError> {
+    let collector = source.collector();
+    let version = env!("CARGO_PKG_VERSION");
     let started = Utc::now();
-    let run = start_run(db, collector, version, &scope, started).await?;
+    let run = start_run(db, collector, version, scope, started).await?;
     let source_label = format!("{collector}/{version}");
     let mut counts = WriteCounts::default();
     let mut pages: u64 = 0;
@@ -171,12 +187,12 @@ async fn run_in_span<S: Source>(
             left_out += (before - accounts.len()) as u64;
             // What a source reads belongs to its scope: that is what removal is decided by.
             for account in &mut accounts {
-                account.scope.clone_from(&scope);
+                scope.clone_into(&mut account.scope);
                 account.source.clone_from(&source_label);
             }
             let mut endpoints = page.endpoints;
             for endpoint in &mut endpoints {
-                endpoint.scope.clone_from(&scope);
+                scope.clone_into(&mut endpoint.scope);
             }
             counts.add(
                 upsert_accounts(db, &ctx, accounts)
@@ -230,12 +246,11 @@ async fn run_in_span<S: Source>(
         let owns = source.owns();
         let at = Utc::now();
         if owns.accounts {
-            counts.removed +=
-                remove_unseen(db, run.id, at, AssetType::CloudAccount, &scope).await?;
+            counts.removed += remove_unseen(db, run.id, at, AssetType::CloudAccount, scope).await?;
         }
         if owns.endpoints {
             counts.removed +=
-                remove_unseen(db, run.id, at, AssetType::MonitoringEndpoint, &scope).await?;
+                remove_unseen(db, run.id, at, AssetType::MonitoringEndpoint, scope).await?;
         }
     }
     if left_out > 0 {

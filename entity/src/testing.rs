@@ -112,6 +112,22 @@ fn unique_schema() -> String {
     )
 }
 
+/// How long one test body may take before it counts as hung. Far above any test's real
+/// duration: it is there so a hang fails its own test by name instead of stalling the suite
+/// until CI gives up on all of it.
+pub const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Awaits a test body, failing the test if it outlives [`HANG_LIMIT`].
+pub async fn within_hang_limit<F: std::future::Future>(body: F) -> F::Output {
+    match tokio::time::timeout(HANG_LIMIT, body).await {
+        Ok(output) => output,
+        Err(_) => panic!(
+            "the test did not finish within {}s: it hangs",
+            HANG_LIMIT.as_secs()
+        ),
+    }
+}
+
 /// Runs each named `async fn(&TestDb)` twice: as `<name>::sqlite` and `<name>::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -121,14 +137,14 @@ macro_rules! on_both_backends {
                 #[tokio::test]
                 async fn sqlite() {
                     let db = $crate::testing::TestDb::sqlite().await;
-                    super::$name(&db).await;
+                    $crate::testing::within_hang_limit(super::$name(&db)).await;
                     db.finish().await;
                 }
 
                 #[tokio::test]
                 async fn postgres() {
                     if let Some(db) = $crate::testing::TestDb::postgres().await {
-                        super::$name(&db).await;
+                        $crate::testing::within_hang_limit(super::$name(&db)).await;
                         db.finish().await;
                     }
                 }
