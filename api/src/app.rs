@@ -37,6 +37,7 @@ impl Application {
                 ..MetricsOptions::default()
             },
             draining: Draining::default(),
+            backstage: args.backstage.options()?,
         };
         if args.auth.allow_anonymous_read && !args.listen.ip().is_loopback() {
             tracing::warn!(listen = %args.listen, "anonymous reads are on for a non-loopback address");

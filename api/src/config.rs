@@ -68,6 +68,54 @@ pub struct ServeArgs {
     pub limits: LimitsArgs,
     #[command(flatten)]
     pub operations: OperationsArgs,
+    #[command(flatten)]
+    pub backstage: BackstageArgs,
+}
+
+/// How `backstageEntity` names, places and owns entities.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackstageArgs {
+    /// The catalog namespace of every entity (and of the refs between them).
+    #[arg(long, env = "INVENTORY_BACKSTAGE_NAMESPACE", default_value = "default")]
+    pub backstage_namespace: String,
+    /// The tag (endpoint label) whose value becomes `spec.owner`; matched exactly, else
+    /// ignoring case.
+    #[arg(long, env = "INVENTORY_BACKSTAGE_OWNER_TAG", default_value = "owner")]
+    pub backstage_owner_tag: String,
+    /// The tag (endpoint label) whose value becomes `spec.system`.
+    #[arg(long, env = "INVENTORY_BACKSTAGE_SYSTEM_TAG", default_value = "system")]
+    pub backstage_system_tag: String,
+    /// `spec.owner` of assets without the owner tag (an entity ref; Backstage requires one).
+    #[arg(
+        long,
+        env = "INVENTORY_BACKSTAGE_DEFAULT_OWNER",
+        default_value = "unknown"
+    )]
+    pub backstage_default_owner: String,
+}
+
+impl Default for BackstageArgs {
+    fn default() -> Self {
+        let options = crate::backstage::Options::default();
+        Self {
+            backstage_namespace: options.namespace,
+            backstage_owner_tag: options.owner_tag,
+            backstage_system_tag: options.system_tag,
+            backstage_default_owner: options.default_owner,
+        }
+    }
+}
+
+impl BackstageArgs {
+    pub fn options(&self) -> Result<crate::backstage::Options, crate::backstage::OptionsError> {
+        crate::backstage::Options {
+            namespace: self.backstage_namespace.clone(),
+            owner_tag: self.backstage_owner_tag.clone(),
+            system_tag: self.backstage_system_tag.clone(),
+            default_owner: self.backstage_default_owner.clone(),
+        }
+        .validated()
+    }
 }
 
 /// Metrics and shutdown.

@@ -8,7 +8,7 @@ use crate::guard::AddressPolicy;
 use crate::probe::{Check, ProbeSource, Target, fetch, join, prepare, refused};
 use crate::prometheus::id_for;
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
-use entity::record::EndpointRecord;
+use entity::record::{DISCOVERED_PROMETHEUS, EndpointRecord};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -164,7 +164,16 @@ pub async fn probe(
             }),
         });
     }
-    grafana.raw["datasources"] = json!({ "total": listed.len(), "prometheus": discovered.len() });
+    // The keys of what it revealed stay on the Grafana itself: the revealed endpoints'
+    // provenance is replaced once the Prometheus collector checks them.
+    let mut keys: Vec<&str> = discovered.iter().map(|e| e.id.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    grafana.raw["datasources"] = json!({
+        "total": listed.len(),
+        "prometheus": discovered.len(),
+        DISCOVERED_PROMETHEUS: keys,
+    });
     let mut all = vec![grafana];
     all.extend(discovered);
     all

@@ -1,6 +1,7 @@
 // Validates a Backstage catalog file (path as the argument) the way Backstage's catalog does
 // on ingestion: the entity policies (envelope, field formats, schema) and the validator of
-// each entity's kind. A `$text` definition must name a file that exists.
+// each entity's kind. A `$text` definition must name a file that exists. The API's tests
+// run it on the entities `backstageEntity` projects (JSON documents are YAML too).
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -12,6 +13,9 @@ import {
   SchemaValidEntityPolicy,
   apiEntityV1alpha1Validator,
   componentEntityV1alpha1Validator,
+  resourceEntityV1alpha1Validator,
+  parseEntityRef,
+  KubernetesValidatorFunctions,
 } from "@backstage/catalog-model";
 
 const file = process.argv[2];
@@ -21,7 +25,11 @@ const policy = EntityPolicies.allOf([
   new FieldFormatEntityPolicy(),
   new SchemaValidEntityPolicy(),
 ]);
-const validators = { Component: componentEntityV1alpha1Validator, API: apiEntityV1alpha1Validator };
+const validators = {
+  Component: componentEntityV1alpha1Validator,
+  API: apiEntityV1alpha1Validator,
+  Resource: resourceEntityV1alpha1Validator,
+};
 
 let failed = 0;
 for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
@@ -40,6 +48,16 @@ for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
     const validator = validators[entity.kind];
     if (!validator) throw new Error("no validator for this kind");
     if (!(await validator.check(entity))) throw new Error("not recognised by its kind's validator");
+    // The catalog's built-in processor turns these into relations with parseEntityRef; a ref
+    // it cannot parse, or whose parts break the naming rules, fails ingestion there.
+    const refs = [entity.spec?.owner, entity.spec?.system, ...(entity.spec?.dependsOn ?? [])];
+    for (const ref of refs.filter((r) => r !== undefined)) {
+      const parsed = parseEntityRef(ref, { defaultKind: "Group", defaultNamespace: "default" });
+      if (!KubernetesValidatorFunctions.isValidObjectName(parsed.name)
+        || !KubernetesValidatorFunctions.isValidNamespace(parsed.namespace)) {
+        throw new Error(`${ref} is not a valid entity ref`);
+      }
+    }
     console.log(`ok   ${name}`);
   } catch (error) {
     console.error(`FAIL ${name}: ${error.message}`);

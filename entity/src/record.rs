@@ -62,6 +62,10 @@ pub fn account_id(provider: Provider, native_id: &str) -> String {
     format!("{}:{native_id}", provider.as_str())
 }
 
+/// Where a Grafana's `raw.datasources` lists the keys of the Prometheus endpoints it
+/// revealed: the Grafana collector writes it, the API's Backstage projection reads it.
+pub const DISCOVERED_PROMETHEUS: &str = "prometheus_endpoints";
+
 /// A Prometheus or Grafana server as a person or a collector describes it.
 ///
 /// People own what they describe (kind, URL, auth mode, secret reference, labels, notes);

@@ -115,6 +115,15 @@ impl CloudAccount {
     async fn raw(&self) -> Json<Value> {
         Json(self.0.raw.clone())
     }
+    /// This account as a Backstage catalog entity (`kind: Resource`, `spec.type:
+    /// cloud-account`), ready for an entity provider to apply. A removed account carries the
+    /// annotation `asset-inventory/removed: "true"`: remove it from the catalog on purpose.
+    async fn backstage_entity(&self, ctx: &Context<'_>) -> ApiResult<Json<Value>> {
+        let options = ctx
+            .data::<crate::backstage::Options>()
+            .map_err(|_| ApiError::Internal)?;
+        Ok(Json(crate::backstage::account_entity(options, &self.0)))
+    }
 }
 
 /// Narrows `accounts`. All given conditions must hold; list conditions match any element.
@@ -174,7 +183,8 @@ impl AccountFilter {
             );
         }
         if let Some(id) = &self.subtree {
-            cond = cond.add(super::common::has_ancestor(backend, "cloud_accounts", id)?);
+            let id = filter_text(id, "subtree")?;
+            cond = cond.add(super::common::has_ancestor(backend, "cloud_accounts", id));
         }
         if let Some(tags) = &self.tag {
             if tags.len() > super::common::MAX_TAG_FILTERS {

@@ -18,6 +18,18 @@ pub enum Asset {
     MonitoringEndpoint(MonitoringEndpoint),
 }
 
+impl From<cloud_account::Model> for Asset {
+    fn from(model: cloud_account::Model) -> Self {
+        Self::CloudAccount(CloudAccount(model))
+    }
+}
+
+impl From<monitoring_endpoint::Model> for Asset {
+    fn from(model: monitoring_endpoint::Model) -> Self {
+        Self::MonitoringEndpoint(MonitoringEndpoint(model))
+    }
+}
+
 /// What the loader hands out; `Asset` itself holds GraphQL objects, which are not `Clone`.
 #[derive(Clone)]
 pub enum StoredAsset {
@@ -28,8 +40,8 @@ pub enum StoredAsset {
 impl From<StoredAsset> for Asset {
     fn from(stored: StoredAsset) -> Self {
         match stored {
-            StoredAsset::Account(model) => Self::CloudAccount(CloudAccount(model)),
-            StoredAsset::Endpoint(model) => Self::MonitoringEndpoint(MonitoringEndpoint(model)),
+            StoredAsset::Account(model) => model.into(),
+            StoredAsset::Endpoint(model) => model.into(),
         }
     }
 }

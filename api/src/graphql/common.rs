@@ -87,10 +87,9 @@ impl Ancestor {
 
 /// Matches accounts with the hierarchy node `id` among their ancestors (so at any depth
 /// below it). Each backend gets its native JSON test; the id is always bound.
-pub fn has_ancestor(backend: DbBackend, table: &str, id: &str) -> ApiResult<Expr> {
-    filter_text(id, "subtree")?;
+pub fn has_ancestor(backend: DbBackend, table: &str, id: &str) -> Expr {
     let column = format!("\"{table}\".\"ancestors\"");
-    Ok(match backend {
+    match backend {
         DbBackend::Postgres => Expr::cust_with_values(
             format!("{column} @> jsonb_build_array(jsonb_build_object('id', $1::text))"),
             [id.to_owned()],
@@ -101,7 +100,7 @@ pub fn has_ancestor(backend: DbBackend, table: &str, id: &str) -> ApiResult<Expr
             ),
             [id.to_owned()],
         ),
-    })
+    }
 }
 
 /// Matches assets that carry tag `key`, with `value` when given.

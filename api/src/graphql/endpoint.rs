@@ -111,6 +111,15 @@ impl MonitoringEndpoint {
     async fn raw(&self) -> Json<Value> {
         Json(self.0.raw.clone())
     }
+    /// This endpoint as a Backstage catalog entity (`kind: Resource`, `spec.type:
+    /// monitoring-endpoint`); a Grafana `dependsOn` the Prometheus servers it revealed. A
+    /// removed endpoint carries the annotation `asset-inventory/removed: "true"`.
+    async fn backstage_entity(&self, ctx: &Context<'_>) -> ApiResult<Json<Value>> {
+        let options = ctx
+            .data::<crate::backstage::Options>()
+            .map_err(|_| ApiError::Internal)?;
+        Ok(Json(crate::backstage::endpoint_entity(options, &self.0)))
+    }
 }
 
 /// Narrows `monitoringEndpoints`. All given conditions must hold.

@@ -94,6 +94,33 @@ fn parse_cursor(text: &str) -> ApiResult<(i64, i64)> {
     ))
 }
 
+/// On PostgreSQL, only changes of transactions that finished before every one still
+/// running: what commits later sorts after whatever the reader is handed now.
+fn visible(
+    db: &DatabaseConnection,
+    select: sea_orm::Select<asset_change::Entity>,
+) -> sea_orm::Select<asset_change::Entity> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        select.filter(Expr::cust(
+            "\"tx_id\" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ))
+    } else {
+        select
+    }
+}
+
+/// The cursor of the newest change a reader can see now (`None` before the first change).
+pub async fn head(db: &DatabaseConnection) -> ApiResult<Option<String>> {
+    let select = asset_change::Entity::find()
+        .order_by_desc(C::TxId)
+        .order_by_desc(C::Id)
+        .limit(1);
+    Ok(visible(db, select)
+        .one(db)
+        .await?
+        .map(|row| cursor(row.tx_id, row.id)))
+}
+
 pub async fn changes(
     db: &DatabaseConnection,
     after: Option<String>,
@@ -106,12 +133,7 @@ pub async fn changes(
         .order_by_asc(C::TxId)
         .order_by_asc(C::Id)
         .limit(first + 1);
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Only transactions that finished before every one still running.
-        select = select.filter(Expr::cust(
-            "\"tx_id\" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        ));
-    }
+    select = visible(db, select);
     if let Some((tx_id, id)) = position {
         select = select.filter(
             Condition::any()

@@ -12,6 +12,7 @@ mod feed;
 mod history;
 pub mod id;
 pub mod limits;
+mod lookup;
 mod mutation;
 mod node;
 pub mod page;
@@ -37,9 +38,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
 }
 
-/// The schema as served, reading and writing through `db`, within `limits`, counted in
-/// `metrics`.
-pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> InventorySchema {
+/// The schema as served, reading and writing through `db`, within `limits`, projecting
+/// entities with `backstage`, counted in `metrics`.
+pub fn build(
+    db: DatabaseConnection,
+    limits: Limits,
+    backstage: crate::backstage::Options,
+    metrics: Arc<Metrics>,
+) -> InventorySchema {
     let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
     let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
     let assets = DataLoader::new(asset::AssetLoader { db: db.clone() }, tokio::spawn);
@@ -55,6 +61,7 @@ pub fn build(db: DatabaseConnection, limits: Limits, metrics: Arc<Metrics>) -> I
         .data(runs)
         .data(history)
         .data(assets)
+        .data(backstage)
         .data(limits);
     if !limits.introspection {
         schema = schema.disable_introspection();

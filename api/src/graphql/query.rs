@@ -194,6 +194,44 @@ impl Query {
         super::feed::changes(db(ctx)?, after, first, filter).await
     }
 
+    /// The assets a Backstage entity annotation names, ordered by key: one asset for
+    /// `asset-inventory/id`, `amazonaws.com/account-id` or `arn`,
+    /// `cloud.google.com/project-id` or `project-number`, `azure.com/subscription-id`;
+    /// every account below an organization or tenant for `amazonaws.com/organization-id`,
+    /// `cloud.google.com/organization-id` and `azure.com/tenant-id`. Removed assets are
+    /// included unless `includeRemoved` is false (an entity may point at what is gone).
+    #[graphql(complexity = "page_complexity(first, None, child_complexity)")]
+    async fn lookup(
+        &self,
+        ctx: &Context<'_>,
+        annotation: super::lookup::AnnotationInput,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default = true)] include_removed: bool,
+    ) -> ApiResult<super::lookup::AssetConnection> {
+        let args = PageArgs {
+            first,
+            after,
+            last: None,
+            before: None,
+        };
+        super::lookup::lookup(
+            db(ctx)?,
+            &annotation,
+            include_removed,
+            &args,
+            max_page(ctx)?,
+        )
+        .await
+    }
+
+    /// Where the change feed ends now: the cursor of the newest change `changes` can
+    /// show (null before the first change). Save it before a full copy of the inventory and
+    /// page `changes(after:)` from it afterwards: whatever was written meanwhile follows it.
+    async fn changes_head(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        super::feed::head(db(ctx)?).await
+    }
+
     /// Collector runs, newest first.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn collector_runs(

@@ -29,6 +29,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub metrics: MetricsOptions,
     pub draining: Draining,
+    pub backstage: crate::backstage::Options,
 }
 
 impl Settings {
@@ -40,6 +41,7 @@ impl Settings {
             max_body_bytes: graphql::limits::DEFAULT_MAX_BODY_BYTES,
             metrics: MetricsOptions::default(),
             draining: Draining::default(),
+            backstage: crate::backstage::Options::default(),
         }
     }
 }
@@ -56,7 +58,12 @@ pub fn routers(
     settings: Settings,
 ) -> Result<Routers, prometheus::Error> {
     let metrics = Metrics::new(&mut db, settings.metrics)?;
-    let schema = graphql::build(db.clone(), settings.limits, Arc::clone(&metrics));
+    let schema = graphql::build(
+        db.clone(),
+        settings.limits,
+        settings.backstage,
+        Arc::clone(&metrics),
+    );
     let observed = middleware::from_fn_with_state(Arc::clone(&metrics), observe);
     let api = Router::new()
         .route("/graphql", get(graphiql::page).post(execute))

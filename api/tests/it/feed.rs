@@ -73,10 +73,14 @@ async fn settle(app: &axum::Router, db: &TestDb) {
 }
 
 async fn feed_pages_through_every_change_in_order(db: &TestDb) {
-    crate::history::record(db).await;
     let app = crate::support::app(&db.conn);
+    let head = || async { data(&app, "{ changesHead }", Value::Null).await["changesHead"].clone() };
+    assert_eq!(head().await, Value::Null, "no change yet");
+    crate::history::record(db).await;
     settle(&app, db).await;
     let (all, end) = read_all(&app, Value::Null, 2, Value::Null).await;
+    // The head is where a full read ends, without reading.
+    assert_eq!(head().await, end);
     assert_eq!(
         all,
         [
@@ -119,8 +123,9 @@ async fn feed_pages_through_every_change_in_order(db: &TestDb) {
     .await
     .expect("write");
     settle(&app, db).await;
-    let (since, _) = read_all(&app, end, 10, Value::Null).await;
+    let (since, now) = read_all(&app, end, 10, Value::Null).await;
     assert_eq!(since, ["CREATED gcp:proj-1"]);
+    assert_eq!(head().await, now);
 
     let filtered = |filter: Value| {
         let app = app.clone();
@@ -206,6 +211,8 @@ async fn a_cursor_never_skips_a_change_committed_later_with_a_smaller_id() {
     let (during, cursor) = read_all(&app, kept.clone(), 10, Value::Null).await;
     assert_eq!(during, Vec::<String>::new(), "B must wait for A");
     assert_eq!(cursor, kept, "the cursor stays put");
+    let head = data(&app, "{ changesHead }", Value::Null).await;
+    assert_eq!(head["changesHead"], kept, "the head does not pass A either");
 
     a.commit().await.expect("commit A");
     settle(&app, &db).await;

@@ -2,6 +2,7 @@
 //! PostgreSQL (see `entity::testing`).
 
 mod auth;
+mod backstage;
 mod browser;
 mod contract;
 mod feed;

@@ -51,6 +51,7 @@ pub fn serve_args(
         auth: anonymous_reads(),
         limits: Default::default(),
         operations: Default::default(),
+        backstage: Default::default(),
     }
 }
 

@@ -182,7 +182,11 @@ async fn grafana_reveals_its_prometheus_servers(db: &TestDb) {
     assert_eq!(token.raw["buildInfo"]["edition"], "Open Source");
     assert_eq!(
         token.raw["datasources"],
-        json!({ "total": 3, "prometheus": 2 })
+        json!({
+            "total": 3,
+            "prometheus": 2,
+            "prometheus_endpoints": ["prometheus-prom-a-monitoring-9090", "prometheus-thanos-example-com-443"],
+        })
     );
     assert_eq!(stored(db, "grafana-basic").await.status, EndpointStatus::Up);
     let wrong = stored(db, "grafana-wrong").await;

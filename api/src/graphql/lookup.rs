@@ -1,0 +1,166 @@
+//! `lookup(annotation:)`: from an annotation on a Backstage entity to the assets it names.
+//! Each annotation names assets of one type, so a lookup is one keyset-paginated list of
+//! that table, ordered by key like `accounts` and `monitoringEndpoints`.
+
+use super::asset::Asset;
+use super::common::has_ancestor;
+use super::page::{Order, PageArgs, connection, fetch};
+use crate::backstage::annotations::Annotation;
+use crate::error::{ApiError, ApiResult};
+use async_graphql::InputObject;
+use entity::enums::Provider;
+use entity::record::account_id;
+use entity::{cloud_account, monitoring_endpoint};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter};
+
+connection!(Asset, AssetConnection, AssetEdge);
+
+/// Longest annotation value looked up: above any id a provider hands out, and far below the
+/// body limit.
+const MAX_ANNOTATION_VALUE: usize = 1024;
+
+/// An annotation as a Backstage entity carries it.
+#[derive(InputObject, Debug)]
+pub struct AnnotationInput {
+    /// `asset-inventory/id`, `amazonaws.com/account-id`, `amazonaws.com/arn`,
+    /// `amazonaws.com/organization-id`, `cloud.google.com/project-id`,
+    /// `cloud.google.com/project-number`, `cloud.google.com/organization-id`,
+    /// `azure.com/subscription-id` or `azure.com/tenant-id`.
+    pub key: String,
+    pub value: String,
+}
+
+/// The assets an annotation names: one table and a condition on it.
+enum Selection {
+    Accounts(Condition),
+    Endpoints(Condition),
+}
+
+/// Reads one page of what `annotation` names.
+pub async fn lookup(
+    db: &DatabaseConnection,
+    annotation: &AnnotationInput,
+    include_removed: bool,
+    args: &PageArgs,
+    max_page_size: u64,
+) -> ApiResult<AssetConnection> {
+    let text_key = |key: &str| Some(sea_orm::Value::from(key.to_owned()));
+    match select(annotation, db.get_database_backend())? {
+        Selection::Accounts(mut cond) => {
+            if !include_removed {
+                cond = cond.add(cloud_account::Column::RemovedAt.is_null());
+            }
+            let order = Order {
+                key: cloud_account::Column::Id,
+                ascending: true,
+                parse: text_key,
+            };
+            let select = cloud_account::Entity::find().filter(cond);
+            let page = fetch(db, select, &order, |m| m.id.clone(), args, max_page_size).await?;
+            Ok(AssetConnection::from_page(page, |m| m.id.clone()))
+        }
+        Selection::Endpoints(mut cond) => {
+            if !include_removed {
+                cond = cond.add(monitoring_endpoint::Column::RemovedAt.is_null());
+            }
+            let order = Order {
+                key: monitoring_endpoint::Column::Id,
+                ascending: true,
+                parse: text_key,
+            };
+            let select = monitoring_endpoint::Entity::find().filter(cond);
+            let page = fetch(db, select, &order, |m| m.id.clone(), args, max_page_size).await?;
+            Ok(AssetConnection::from_page(page, |m| m.id.clone()))
+        }
+    }
+}
+
+fn select(annotation: &AnnotationInput, backend: DbBackend) -> ApiResult<Selection> {
+    use cloud_account::Column as A;
+    let Some(known) = Annotation::parse(&annotation.key) else {
+        let keys: Vec<&str> = Annotation::ALL.iter().map(|a| a.key()).collect();
+        return Err(ApiError::bad_input(
+            "annotation.key",
+            format!("annotation.key must be one of {}", keys.join(", ")),
+        ));
+    };
+    let value = annotation.value.trim();
+    if value.is_empty() || value.chars().count() > MAX_ANNOTATION_VALUE {
+        return Err(ApiError::bad_input(
+            "annotation.value",
+            format!("annotation.value must be 1-{MAX_ANNOTATION_VALUE} characters"),
+        ));
+    }
+    let account = |provider: Provider| {
+        Selection::Accounts(Condition::all().add(A::Id.eq(account_id(provider, value))))
+    };
+    let below = |provider: Provider, node: &str| {
+        Selection::Accounts(
+            Condition::all()
+                .add(A::Provider.eq(provider))
+                .add(has_ancestor(backend, "cloud_accounts", node)),
+        )
+    };
+    Ok(match known {
+        // Account keys are `<provider>:<id>`; endpoint keys never hold a `:`.
+        Annotation::InventoryId if value.contains(':') => {
+            Selection::Accounts(Condition::all().add(A::Id.eq(value)))
+        }
+        Annotation::InventoryId => {
+            Selection::Endpoints(Condition::all().add(monitoring_endpoint::Column::Id.eq(value)))
+        }
+        Annotation::AwsAccountId => account(Provider::Aws),
+        Annotation::AwsArn => {
+            // arn:aws:organizations::<management>:account/o-<org>/<account id>
+            let account_part = value
+                .strip_prefix("arn:")
+                .and_then(|rest| rest.rsplit_once('/'))
+                .map(|(_, id)| id)
+                .filter(|id| !id.is_empty());
+            let Some(id) = account_part else {
+                return Err(ApiError::bad_input(
+                    "annotation.value",
+                    "annotation.value must be an account ARN (arn:aws:organizations::…:account/o-…/<account id>)",
+                ));
+            };
+            Selection::Accounts(
+                Condition::all()
+                    .add(A::Id.eq(account_id(Provider::Aws, id)))
+                    .add(raw_text_equals(backend, "Arn", value)),
+            )
+        }
+        Annotation::AwsOrganizationId => below(Provider::Aws, value),
+        Annotation::GcpProjectId => account(Provider::Gcp),
+        Annotation::GcpProjectNumber => {
+            Selection::Accounts(Condition::all().add(A::Provider.eq(Provider::Gcp)).add(
+                raw_text_equals(backend, "name", &format!("projects/{value}")),
+            ))
+        }
+        Annotation::GcpOrganizationId => {
+            let node = if value.starts_with("organizations/") {
+                value.to_owned()
+            } else {
+                format!("organizations/{value}")
+            };
+            below(Provider::Gcp, &node)
+        }
+        Annotation::AzureSubscriptionId => account(Provider::Azure),
+        Annotation::AzureTenantId => below(Provider::Azure, value),
+    })
+}
+
+/// A top-level text field of an account's `raw` equals `value`. `field` is one of ours,
+/// never input.
+fn raw_text_equals(backend: DbBackend, field: &'static str, value: &str) -> Expr {
+    let column = "\"cloud_accounts\".\"raw\"";
+    match backend {
+        DbBackend::Postgres => {
+            Expr::cust_with_values(format!("{column} ->> '{field}' = $1"), [value.to_owned()])
+        }
+        _ => Expr::cust_with_values(
+            format!("json_extract({column}, '$.{field}') = ?"),
+            [value.to_owned()],
+        ),
+    }
+}
