@@ -7,22 +7,30 @@ use crate::enums::{AssetType, ChangeKind};
 use crate::error::StoreError;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 /// Observed fields, the ones whose change is history. Bookkeeping (last seen, run id,
-/// provenance, source, last check time) changes on every run and is not.
-pub(super) type Fields = Vec<(&'static str, Value)>;
+/// provenance, source, last check time) changes on every run and is not. Large values
+/// (raw records, tags) are borrowed from the row: comparing is most of a write's work, and
+/// only a real change needs them owned.
+pub(super) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
 
 /// Decides what a write means for history. `old` is the stored fields and whether the row
 /// is currently removed.
 pub(super) fn classify(
-    old: Option<(Fields, bool)>,
-    new: Fields,
+    old: Option<(Fields<'_>, bool)>,
+    new: Fields<'_>,
 ) -> Option<(ChangeKind, Map<String, Value>)> {
     match old {
         None => Some((
             ChangeKind::Created,
             new.into_iter()
-                .map(|(name, value)| (name.to_owned(), json!({ "old": Value::Null, "new": value })))
+                .map(|(name, value)| {
+                    (
+                        name.to_owned(),
+                        json!({ "old": Value::Null, "new": value.into_owned() }),
+                    )
+                })
                 .collect(),
         )),
         Some((old, removed)) => {
@@ -31,7 +39,10 @@ pub(super) fn classify(
                 .zip(new)
                 .filter(|((_, before), (_, after))| before != after)
                 .map(|((name, before), (_, after))| {
-                    (name.to_owned(), json!({ "old": before, "new": after }))
+                    (
+                        name.to_owned(),
+                        json!({ "old": before.into_owned(), "new": after.into_owned() }),
+                    )
                 })
                 .collect();
             if removed {
@@ -82,16 +93,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn owned(fields: Vec<(&'static str, Value)>) -> Fields<'static> {
+        fields
+            .into_iter()
+            .map(|(name, value)| (name, Cow::Owned(value)))
+            .collect()
+    }
+
     #[test]
     fn unchanged_fields_give_no_change() {
-        let fields = vec![("name", json!("x")), ("tags", json!({"a": "b"}))];
+        let fields = owned(vec![("name", json!("x")), ("tags", json!({"a": "b"}))]);
         assert!(classify(Some((fields.clone(), false)), fields).is_none());
     }
 
     #[test]
     fn only_changed_fields_are_recorded() {
-        let old = vec![("name", json!("x")), ("status", json!("active"))];
-        let new = vec![("name", json!("x")), ("status", json!("suspended"))];
+        let old = owned(vec![("name", json!("x")), ("status", json!("active"))]);
+        let new = owned(vec![("name", json!("x")), ("status", json!("suspended"))]);
         let (kind, fields) = classify(Some((old, false)), new).expect("a change");
         assert_eq!(kind, ChangeKind::Updated);
         assert_eq!(
@@ -102,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_removed_row_seen_again_is_restored_even_without_field_changes() {
-        let fields = vec![("name", json!("x"))];
+        let fields = owned(vec![("name", json!("x"))]);
         let (kind, _) = classify(Some((fields.clone(), true)), fields).expect("a change");
         assert_eq!(kind, ChangeKind::Restored);
     }

@@ -145,28 +145,82 @@ where
             .collect();
         let mut rows = Vec::with_capacity(chunk.len());
         let mut changes = Vec::new();
+        let mut touched: Vec<Touched<M>> = Vec::new();
         for record in chunk {
             let old = existing.get(&key(record));
             let new = model(record, ctx, old);
             let change = classify(old.map(|o| (o.fields(), o.is_removed())), new.fields());
             counts.count(change.as_ref().map(|(kind, _)| *kind));
-            if let Some((kind, fields)) = change {
-                changes.push(change_row(ctx, M::ASSET, new.key(), kind, fields));
+            match change {
+                Some((kind, fields)) => {
+                    changes.push(change_row(ctx, M::ASSET, new.key(), kind, fields));
+                }
+                None => {
+                    if let Some(values) = new.bookkeeping()
+                        && touch::<M>(&mut touched, values, new.key())
+                    {
+                        continue;
+                    }
+                }
             }
             rows.push(new.into_active_model().reset_all());
         }
-        M::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(M::id_column())
-                    .update_columns(M::update_columns())
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
+        if !rows.is_empty() {
+            M::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::column(M::id_column())
+                        .update_columns(M::update_columns())
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for (values, ids) in touched {
+            let mut update = M::Entity::update_many();
+            for (column, value) in values {
+                update = update.col_expr(column, Expr::value(value));
+            }
+            update.filter(M::id_column().is_in(ids)).exec(&txn).await?;
+        }
         insert_changes(&txn, changes).await?;
     }
     txn.commit().await?;
     Ok(counts)
+}
+
+/// Unchanged rows that share their bookkeeping values, updated by one statement.
+type Touched<M> = (
+    Vec<(
+        <<M as Tracked>::Entity as EntityTrait>::Column,
+        sea_orm::Value,
+    )>,
+    Vec<String>,
+);
+
+/// Most groups of unchanged rows per chunk: a collector's page shares its source and
+/// provenance, so one is usual; rows beyond these go through the full upsert instead of
+/// costing a statement each.
+const MAX_TOUCH_GROUPS: usize = 4;
+
+/// Adds an unchanged row to the group with the same bookkeeping values, or starts one;
+/// `false` when there is no room for another group.
+fn touch<M: Tracked>(
+    touched: &mut Vec<Touched<M>>,
+    values: Vec<(<M::Entity as EntityTrait>::Column, sea_orm::Value)>,
+    key: &str,
+) -> bool {
+    let same = |group: &&mut Touched<M>| {
+        group.0.len() == values.len() && group.0.iter().zip(&values).all(|((_, a), (_, b))| a == b)
+    };
+    if let Some(group) = touched.iter_mut().find(same) {
+        group.1.push(key.to_owned());
+        return true;
+    }
+    if touched.len() < MAX_TOUCH_GROUPS {
+        touched.push((values, vec![key.to_owned()]));
+        return true;
+    }
+    false
 }
 
 /// After a complete read of `scope`, marks every asset of that scope that this run did not

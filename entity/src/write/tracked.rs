@@ -8,6 +8,7 @@ use crate::record::{AccountRecord, EndpointRecord, MANUAL_SCOPE};
 use crate::{cloud_account, monitoring_endpoint};
 use sea_orm::EntityTrait;
 use serde_json::json;
+use std::borrow::Cow;
 
 /// What the write path needs to know about a table whose rows it upserts.
 pub(super) trait Tracked: Sized {
@@ -22,7 +23,11 @@ pub(super) trait Tracked: Sized {
     fn key(&self) -> &str;
     fn is_removed(&self) -> bool;
     /// The observed fields, the ones whose change is history.
-    fn fields(&self) -> Fields;
+    fn fields(&self) -> Fields<'_>;
+    /// For a row whose observed fields did not change, every column the write may still
+    /// change (bookkeeping) with its new value: the write then sets only these instead of
+    /// rewriting the row. `None` where untracked observations must be rewritten too.
+    fn bookkeeping(&self) -> Option<Vec<(<Self::Entity as EntityTrait>::Column, sea_orm::Value)>>;
 }
 
 impl Tracked for cloud_account::Model {
@@ -67,19 +72,30 @@ impl Tracked for cloud_account::Model {
     fn is_removed(&self) -> bool {
         self.removed_at.is_some()
     }
-    fn fields(&self) -> Fields {
+    fn fields(&self) -> Fields<'_> {
         vec![
-            ("name", json!(self.name)),
-            ("org_path", json!(self.org_path)),
-            ("ancestors", self.ancestors.clone()),
-            ("parent", json!(self.parent)),
-            ("status", json!(self.status)),
-            ("raw_status", json!(self.raw_status)),
-            ("region_residency", json!(self.region_residency)),
-            ("tags", self.tags.clone()),
-            ("raw", self.raw.clone()),
-            ("scope", json!(self.scope)),
+            ("name", Cow::Owned(json!(self.name))),
+            ("org_path", Cow::Owned(json!(self.org_path))),
+            ("ancestors", Cow::Borrowed(&self.ancestors)),
+            ("parent", Cow::Owned(json!(self.parent))),
+            ("status", Cow::Owned(json!(self.status))),
+            ("raw_status", Cow::Owned(json!(self.raw_status))),
+            ("region_residency", Cow::Owned(json!(self.region_residency))),
+            ("tags", Cow::Borrowed(&self.tags)),
+            ("raw", Cow::Borrowed(&self.raw)),
+            ("scope", Cow::Owned(json!(self.scope))),
         ]
+    }
+    /// Unchanged fields leave `removed_at` null (a removed row seen again is a restore) and
+    /// `first_seen_at` as stored: what remains is who saw it, when, and how.
+    fn bookkeeping(&self) -> Option<Vec<(cloud_account::Column, sea_orm::Value)>> {
+        use cloud_account::Column as C;
+        Some(vec![
+            (C::Source, self.source.clone().into()),
+            (C::LastSeenAt, self.last_seen_at.into()),
+            (C::LastRunId, self.last_run_id.into()),
+            (C::Provenance, self.provenance.clone().into()),
+        ])
     }
 }
 
@@ -127,21 +143,26 @@ impl Tracked for monitoring_endpoint::Model {
     fn is_removed(&self) -> bool {
         self.removed_at.is_some()
     }
-    fn fields(&self) -> Fields {
+    fn fields(&self) -> Fields<'_> {
         vec![
-            ("kind", json!(self.kind)),
-            ("url", json!(self.url)),
-            ("auth_mode", json!(self.auth_mode)),
-            ("status", json!(self.status)),
-            ("version", json!(self.version)),
+            ("kind", Cow::Owned(json!(self.kind))),
+            ("url", Cow::Owned(json!(self.url))),
+            ("auth_mode", Cow::Owned(json!(self.auth_mode))),
+            ("status", Cow::Owned(json!(self.status))),
+            ("version", Cow::Owned(json!(self.version))),
             // `raw` is left out: it is the latest probe's snapshot (goroutines, series counts)
             // and changes every run; status and version are the history worth keeping.
-            ("origin", json!(self.origin)),
-            ("labels", self.labels.clone()),
-            ("notes", json!(self.notes)),
-            ("secret_ref", json!(self.secret_ref)),
-            ("scope", json!(self.scope)),
+            ("origin", Cow::Owned(json!(self.origin))),
+            ("labels", Cow::Borrowed(&self.labels)),
+            ("notes", Cow::Owned(json!(self.notes))),
+            ("secret_ref", Cow::Owned(json!(self.secret_ref))),
+            ("scope", Cow::Owned(json!(self.scope))),
         ]
+    }
+    /// The latest probe's snapshot (`raw`, last check and error) is rewritten on every
+    /// write, so there is no narrower update.
+    fn bookkeeping(&self) -> Option<Vec<(monitoring_endpoint::Column, sea_orm::Value)>> {
+        None
     }
 }
 

@@ -275,7 +275,64 @@ async fn a_closed_database_is_an_error_not_a_panic(db: &TestDb) {
     assert!(result.is_err());
 }
 
+/// An unchanged row takes the bookkeeping of the write that saw it last, whether its batch
+/// shares one provenance (the usual page) or every row brings its own (more groups than the
+/// narrow update takes: the rest go through the full upsert), and records no history.
+async fn unchanged_rows_take_the_latest_bookkeeping(db: &TestDb) {
+    let ids: Vec<String> = (0..10)
+        .map(|i| format!("{:012}", 300_000_000_000_u64 + i))
+        .collect();
+    let batch: Vec<_> = ids.iter().map(|id| account(id, "o-test")).collect();
+    let first = run(db, "o-test", t(0)).await;
+    upsert_accounts(&db.conn, &WriteContext::run(first, t(0)), batch.clone())
+        .await
+        .expect("create");
+
+    for (round, minute, per_row) in [(1, 15, false), (2, 30, true)] {
+        let mut again = batch.clone();
+        for (i, record) in again.iter_mut().enumerate() {
+            record.source = format!("aws/{round}");
+            record.provenance = if per_row {
+                json!({ "api": "organizations", "request_id": format!("req-{i}") })
+            } else {
+                json!({ "api": "organizations", "page": round })
+            };
+        }
+        let later = run(db, "o-test", t(minute)).await;
+        let counts = upsert_accounts(&db.conn, &WriteContext::run(later, t(minute)), again)
+            .await
+            .expect("write again");
+        assert_eq!(counts.unchanged, 10, "round {round}");
+        let rows = cloud_account::Entity::find()
+            .order_by_asc(cloud_account::Column::Id)
+            .all(&db.conn)
+            .await
+            .expect("read");
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row.source, format!("aws/{round}"), "round {round}");
+            assert_eq!(
+                (row.last_seen_at, row.last_run_id),
+                (t(minute), Some(later))
+            );
+            assert_eq!((row.first_seen_at, row.removed_at), (t(0), None));
+            let expected = if per_row {
+                json!({ "api": "organizations", "request_id": format!("req-{i}") })
+            } else {
+                json!({ "api": "organizations", "page": round })
+            };
+            assert_eq!(row.provenance, expected, "round {round}, row {i}");
+            assert_eq!(row.raw, batch[i].raw, "observed fields stay");
+        }
+    }
+    assert_eq!(
+        changes(db).await.len(),
+        10,
+        "only the creations are history"
+    );
+}
+
 entity::on_both_backends!(
+    unchanged_rows_take_the_latest_bookkeeping,
     writing_the_same_batch_twice_changes_only_last_seen,
     a_change_records_only_the_changed_fields,
     duplicates_in_a_batch_keep_the_last,
