@@ -9,7 +9,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, Condition, DbBackend};
+use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, Select};
 use serde_json::Value;
 
 pub struct CloudAccount(pub cloud_account::Model);
@@ -124,6 +124,41 @@ impl CloudAccount {
             .map_err(|_| ApiError::Internal)?;
         Ok(Json(crate::backstage::account_entity(options, &self.0)))
     }
+}
+
+/// Fields that read the large JSON columns (the provider's record, tags, hierarchy,
+/// provenance).
+const HEAVY_FIELDS: [&str; 5] = ["raw", "provenance", "tags", "ancestors", "backstageEntity"];
+
+/// Whether the nodes of the connection being resolved ask for a field that reads the large
+/// JSON columns (through `nodes` or `edges { node }`, fragments included).
+pub fn page_reads_heavy(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    let nodes = [look.field("nodes"), look.field("edges").field("node")];
+    nodes
+        .iter()
+        .any(|node| HEAVY_FIELDS.iter().any(|field| node.field(field).exists()))
+}
+
+/// Accounts with the large JSON columns left unread: each comes back as JSON null, which
+/// no resolver of such a page looks at. Decoding those columns is most of what a list
+/// costs when it only shows names and statuses.
+pub fn light_select(backend: DbBackend) -> Select<cloud_account::Entity> {
+    use sea_orm::{IdenStatic, Iterable, QuerySelect};
+    let null = match backend {
+        DbBackend::Postgres => "'null'::jsonb",
+        _ => "'null'",
+    };
+    let mut select = cloud_account::Entity::find().select_only();
+    for column in C::iter() {
+        select = match column {
+            C::Raw | C::Provenance | C::Tags | C::Ancestors => {
+                select.column_as(Expr::cust(null), column.as_str())
+            }
+            _ => select.column(column),
+        };
+    }
+    select
 }
 
 /// Narrows `accounts`. All given conditions must hold; list conditions match any element.

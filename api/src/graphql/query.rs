@@ -110,8 +110,13 @@ impl Query {
     ) -> ApiResult<CloudAccountConnection> {
         let db = db(ctx)?;
         let filter = filter.unwrap_or_default();
-        let select =
-            cloud_account::Entity::find().filter(filter.condition(db.get_database_backend())?);
+        let backend = db.get_database_backend();
+        let all = if super::account::page_reads_heavy(ctx) {
+            cloud_account::Entity::find()
+        } else {
+            super::account::light_select(backend)
+        };
+        let select = all.filter(filter.condition(backend)?);
         let order = Order {
             key: cloud_account::Column::Id,
             ascending: true,

@@ -375,7 +375,74 @@ async fn collector_runs_list_newest_first(db: &TestDb) {
     assert_eq!(page2["pageInfo"]["hasNextPage"], false);
 }
 
+/// A page that shows no large field leaves the large JSON columns unread; every way of
+/// asking for one (`nodes`, `edges { node }`, a named or inline fragment, the Backstage
+/// entity) reads them, and they are the stored values.
+async fn large_columns_are_read_when_a_field_needs_them(db: &TestDb) {
+    let mut record = account(Provider::Aws, "a01", "Payments", "o/r");
+    record.tags.insert("team".into(), "pay".into());
+    record.raw = json!({ "Id": "a01", "Arn": "arn:aws:organizations::1:account/o/a01" });
+    write_accounts(db, t(0), vec![record]).await;
+    let app = crate::support::app(&db.conn);
+    let light = data(
+        &app,
+        "{ accounts { nodes { key name status } } }",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        light["accounts"]["nodes"],
+        json!([{ "key": "aws:a01", "name": "Payments", "status": "ACTIVE" }])
+    );
+    let expected_raw = json!({ "Id": "a01", "Arn": "arn:aws:organizations::1:account/o/a01" });
+    for query in [
+        "{ accounts { nodes { raw tags { key value } } } }",
+        "{ accounts { edges { node { raw tags { key value } } } } }",
+        "{ accounts { nodes { ...Large } } } fragment Large on CloudAccount { raw tags { key value } }",
+        "{ accounts { nodes { ... on CloudAccount { raw tags { key value } } } } }",
+    ] {
+        let page = data(&app, query, Value::Null).await;
+        let node = if page["accounts"]["nodes"].is_array() {
+            page["accounts"]["nodes"][0].clone()
+        } else {
+            page["accounts"]["edges"][0]["node"].clone()
+        };
+        assert_eq!(node["raw"], expected_raw, "{query}");
+        assert_eq!(
+            node["tags"],
+            json!([{ "key": "team", "value": "pay" }]),
+            "{query}"
+        );
+    }
+    let entity = data(
+        &app,
+        "{ accounts { nodes { backstageEntity } } }",
+        Value::Null,
+    )
+    .await;
+    let annotations = &entity["accounts"]["nodes"][0]["backstageEntity"]["metadata"]["annotations"];
+    assert_eq!(
+        annotations["amazonaws.com/arn"],
+        "arn:aws:organizations::1:account/o/a01"
+    );
+    let ancestors = data(
+        &app,
+        "{ accounts { nodes { ancestors { id } provenance } } }",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        ancestors["accounts"]["nodes"][0]["ancestors"],
+        json!([{ "id": "root" }])
+    );
+    assert_eq!(
+        ancestors["accounts"]["nodes"][0]["provenance"],
+        json!({ "api": "test" })
+    );
+}
+
 entity::on_both_backends!(
+    large_columns_are_read_when_a_field_needs_them,
     forward_pages_walk_the_whole_list_in_order,
     backward_pages_walk_from_the_end,
     bad_page_arguments_are_bad_user_input,
