@@ -13,9 +13,8 @@
 use crate::support::{account, data, endpoint, error_code, t};
 use entity::enums::{AssetType, EndpointKind, EndpointStatus, Provider};
 use entity::record::{AccountRecord, Ancestor};
-use entity::run::start_run;
 use entity::testing::TestDb;
-use entity::write::{WriteContext, remove_unseen, upsert_accounts};
+use entity::write::WriteContext;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -102,16 +101,7 @@ async fn seed(db: &TestDb) {
                 .collect(),
         ),
     ] {
-        let run = start_run(&db.conn, "test", "0", "o-test", t(minute))
-            .await
-            .expect("run")
-            .id;
-        upsert_accounts(&db.conn, &WriteContext::run(run, t(minute)), records)
-            .await
-            .expect("write");
-        remove_unseen(&db.conn, run, t(minute), AssetType::CloudAccount, "o-test")
-            .await
-            .expect("remove unseen");
+        crate::support::complete_run(db, "test", t(minute), records).await;
     }
 
     let mut grafana = endpoint(

@@ -6,7 +6,7 @@ use crate::support::{account, data, endpoint, error_code, statements, t};
 use entity::enums::{AssetType, EndpointKind, EndpointStatus, Provider};
 use entity::run::start_run;
 use entity::testing::TestDb;
-use entity::write::{WriteContext, remove_unseen, upsert_accounts, upsert_endpoints};
+use entity::write::{WriteContext, upsert_accounts, upsert_endpoints};
 use serde_json::{Value, json};
 
 /// `payments`: created (run 1), renamed and tagged (run 2), removed by a complete read that
@@ -27,16 +27,7 @@ pub async fn record(db: &TestDb) {
         (45, vec![payments("payments-prod", Some("pay")), search()]),
     ];
     for (minute, records) in steps {
-        let run = start_run(&db.conn, "aws", "1", "o-test", t(minute))
-            .await
-            .expect("run")
-            .id;
-        upsert_accounts(&db.conn, &WriteContext::run(run, t(minute)), records)
-            .await
-            .expect("write");
-        remove_unseen(&db.conn, run, t(minute), AssetType::CloudAccount, "o-test")
-            .await
-            .expect("remove unseen");
+        crate::support::complete_run(db, "aws", t(minute), records).await;
     }
 }
 

@@ -189,6 +189,32 @@ pub async fn write_accounts(db: &TestDb, at: DateTime<Utc>, records: Vec<Account
     run
 }
 
+/// One complete run of `collector` over scope `o-test` at `at`: writes `records`, then
+/// removes the accounts of the scope it did not see, as a collector's complete read does.
+pub async fn complete_run(
+    db: &TestDb,
+    collector: &str,
+    at: DateTime<Utc>,
+    records: Vec<AccountRecord>,
+) {
+    let run = start_run(&db.conn, collector, "1", "o-test", at)
+        .await
+        .expect("start run")
+        .id;
+    upsert_accounts(&db.conn, &WriteContext::run(run, at), records)
+        .await
+        .expect("write accounts");
+    entity::write::remove_unseen(
+        &db.conn,
+        run,
+        at,
+        entity::enums::AssetType::CloudAccount,
+        "o-test",
+    )
+    .await
+    .expect("remove unseen");
+}
+
 /// Writes endpoints as a collector run would, status and all.
 pub async fn write_endpoints(db: &TestDb, records: Vec<EndpointRecord>) {
     let run = start_run(&db.conn, "test-probe", "0", "probe", t(0))
