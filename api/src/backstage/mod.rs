@@ -134,13 +134,8 @@ pub fn account_entity(options: &Options, account: &cloud_account::Model) -> Valu
             annotate(Annotation::AzureTenantId, ancestor("tenant").as_deref());
         }
     }
-    let mut common = annotations;
-    common.insert(
-        "asset-inventory/status".into(),
-        account.status.as_str().into(),
-    );
     if !account.org_path.is_empty() {
-        common.insert(
+        annotations.insert(
             "asset-inventory/org-path".into(),
             account.org_path.clone().into(),
         );
@@ -161,7 +156,8 @@ pub fn account_entity(options: &Options, account: &cloud_account::Model) -> Valu
             name: account_name(account),
             title: &account.name,
             description,
-            annotations: common,
+            annotations,
+            status: account.status.as_str(),
             tags: &account.tags,
             kind_tag: provider.as_str(),
             spec_type: ACCOUNT_TYPE,
@@ -179,10 +175,6 @@ pub fn endpoint_entity(options: &Options, endpoint: &monitoring_endpoint::Model)
     annotations.insert(
         Annotation::InventoryId.key().into(),
         endpoint.id.clone().into(),
-    );
-    annotations.insert(
-        "asset-inventory/status".into(),
-        endpoint.status.as_str().into(),
     );
     let kind = match endpoint.kind {
         EndpointKind::Prometheus => "Prometheus",
@@ -212,6 +204,7 @@ pub fn endpoint_entity(options: &Options, endpoint: &monitoring_endpoint::Model)
             title: &format!("{kind} {}", endpoint.id),
             description: format!("{kind} server at {}", endpoint.url),
             annotations,
+            status: endpoint.status.as_str(),
             tags: &endpoint.labels,
             kind_tag: endpoint.kind.as_str(),
             spec_type: ENDPOINT_TYPE,
@@ -228,6 +221,8 @@ struct Envelope<'a> {
     title: &'a str,
     description: String,
     annotations: Map<String, Value>,
+    /// The asset's status as stored (`active`, `up`…), as `asset-inventory/status`.
+    status: &'static str,
     /// Tags or labels: the source of `metadata.labels`, owner and system.
     tags: &'a Value,
     kind_tag: &'static str,
@@ -243,6 +238,7 @@ fn envelope(options: &Options, parts: Envelope<'_>) -> Value {
         title,
         description,
         mut annotations,
+        status,
         tags,
         kind_tag,
         spec_type,
@@ -250,6 +246,7 @@ fn envelope(options: &Options, parts: Envelope<'_>) -> Value {
         links,
         depends_on,
     } = parts;
+    annotations.insert("asset-inventory/status".into(), status.into());
     if let Some(at) = removed_at {
         annotations.insert("asset-inventory/removed".into(), "true".into());
         annotations.insert(
