@@ -5,6 +5,7 @@
 use super::asset::Asset;
 use super::common::has_ancestor;
 use super::page::{Order, PageArgs, connection, fetch};
+use super::query::text_key;
 use crate::backstage::annotations::Annotation;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::InputObject;
@@ -45,7 +46,6 @@ pub async fn lookup(
     args: &PageArgs,
     max_page_size: u64,
 ) -> ApiResult<AssetConnection> {
-    let text_key = |key: &str| Some(sea_orm::Value::from(key.to_owned()));
     match select(annotation, db.get_database_backend())? {
         Selection::Accounts(mut cond) => {
             if !include_removed {

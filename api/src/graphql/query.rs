@@ -31,7 +31,8 @@ fn max_page(ctx: &Context<'_>) -> ApiResult<u64> {
         .max_page_size)
 }
 
-fn text_key(key: &str) -> Option<sea_orm::Value> {
+/// A text key column's cursor value (accounts and endpoints are keyed by text).
+pub(super) fn text_key(key: &str) -> Option<sea_orm::Value> {
     Some(key.to_owned().into())
 }
 

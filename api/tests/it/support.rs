@@ -177,9 +177,16 @@ pub fn endpoint(id: &str, kind: EndpointKind, status: EndpointStatus, url: &str)
     }
 }
 
-/// Writes accounts as one collector run at `at`; returns the run id.
-pub async fn write_accounts(db: &TestDb, at: DateTime<Utc>, records: Vec<AccountRecord>) -> i64 {
-    let run = start_run(&db.conn, "test", "0", "o-test", at)
+/// Writes accounts as one run of `collector` (`version`) over scope `o-test` at `at`;
+/// returns the run id.
+async fn run_writing(
+    db: &TestDb,
+    collector: &str,
+    version: &str,
+    at: DateTime<Utc>,
+    records: Vec<AccountRecord>,
+) -> i64 {
+    let run = start_run(&db.conn, collector, version, "o-test", at)
         .await
         .expect("start run")
         .id;
@@ -187,6 +194,11 @@ pub async fn write_accounts(db: &TestDb, at: DateTime<Utc>, records: Vec<Account
         .await
         .expect("write accounts");
     run
+}
+
+/// Writes accounts as one collector run at `at`; returns the run id.
+pub async fn write_accounts(db: &TestDb, at: DateTime<Utc>, records: Vec<AccountRecord>) -> i64 {
+    run_writing(db, "test", "0", at, records).await
 }
 
 /// One complete run of `collector` over scope `o-test` at `at`: writes `records`, then
@@ -197,13 +209,7 @@ pub async fn complete_run(
     at: DateTime<Utc>,
     records: Vec<AccountRecord>,
 ) {
-    let run = start_run(&db.conn, collector, "1", "o-test", at)
-        .await
-        .expect("start run")
-        .id;
-    upsert_accounts(&db.conn, &WriteContext::run(run, at), records)
-        .await
-        .expect("write accounts");
+    let run = run_writing(db, collector, "1", at, records).await;
     entity::write::remove_unseen(
         &db.conn,
         run,
