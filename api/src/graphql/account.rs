@@ -131,13 +131,9 @@ impl CloudAccount {
 const HEAVY_FIELDS: [&str; 5] = ["raw", "provenance", "tags", "ancestors", "backstageEntity"];
 
 /// Whether the nodes of the connection being resolved ask for a field that reads the large
-/// JSON columns (through `nodes` or `edges { node }`, fragments included).
+/// JSON columns.
 pub fn page_reads_heavy(ctx: &Context<'_>) -> bool {
-    let look = ctx.look_ahead();
-    let nodes = [look.field("nodes"), look.field("edges").field("node")];
-    nodes
-        .iter()
-        .any(|node| HEAVY_FIELDS.iter().any(|field| node.field(field).exists()))
+    super::page::nodes_select(ctx, &HEAVY_FIELDS)
 }
 
 /// Accounts with the large JSON columns left unread: each comes back as JSON null, which

@@ -3,10 +3,7 @@
 //! `null`, which looks like a bug to the person debugging it).
 
 use async_graphql::ServerError;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerResult, Variables};
-use std::sync::Arc;
 
 pub const DEFAULT_MAX_DEPTH: usize = 16;
 pub const DEFAULT_MAX_COMPLEXITY: usize = 20_000;
@@ -53,22 +50,9 @@ pub struct DocumentLimits {
     pub introspection: bool,
 }
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+impl DocumentLimits {
+    /// Checks a parsed document before it is validated and run; the error is the client's.
+    pub fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
         let mut shape = Shape::default();
         for (_, operation) in document.operations.iter() {
             shape.visit(&operation.node.selection_set.node);
@@ -91,7 +75,7 @@ impl Extension for DocumentLimits {
                 None,
             ));
         }
-        Ok(document)
+        Ok(())
     }
 }
 

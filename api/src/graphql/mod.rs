@@ -21,16 +21,18 @@ mod run;
 mod summary;
 
 use crate::error::{ApiError, ApiResult};
-use crate::metrics::{GraphqlMetrics, Metrics};
+use crate::metrics::Metrics;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensionValues, Request, Response, Schema, SchemaBuilder,
+};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 use limits::{DocumentLimits, Limits};
 pub use mutation::Mutation;
 pub use query::Query;
-pub use run::RunLoader;
+use run::RequestRuns;
 
 pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -38,27 +40,65 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
 }
 
-/// The schema as served, reading and writing through `db`, within `limits`, projecting
-/// entities with `backstage`, counted in `metrics`.
+/// The schema as served, with the checks and counts made around each request.
+///
+/// Those run here, once per request, and not as async-graphql extensions: with any extension
+/// registered, async-graphql sends every field of every row through the extension chain (a
+/// registry lookup and a boxed future per field and extension), which on a 100-row page
+/// cost more than resolving the page itself.
+#[derive(Clone)]
+pub struct Service {
+    schema: InventorySchema,
+    db: DatabaseConnection,
+    limits: DocumentLimits,
+    metrics: Arc<Metrics>,
+}
+
+impl Service {
+    /// Parses, checks, runs and counts one request. Errors without a code come from
+    /// parsing and validation (syntax, unknown fields, bad enum values, limits): they are
+    /// the client's to fix and get `BAD_USER_INPUT`.
+    pub async fn execute(&self, request: Request) -> Response {
+        let mut request = request.data(RequestRuns::new(self.db.clone()));
+        let requested = request.operation_name.clone();
+        // The parsed document stays in the request: the schema does not parse it again.
+        let checked = request.parsed_query().and_then(|document| {
+            self.limits.check(document)?;
+            Ok(self
+                .metrics
+                .graphql_operation(document, requested.as_deref()))
+        });
+        let (operation, mut response) = match checked {
+            Ok(operation) => (operation, self.schema.execute(request).await),
+            Err(error) => (None, Response::from_errors(vec![error])),
+        };
+        for error in &mut response.errors {
+            let extensions = error
+                .extensions
+                .get_or_insert_with(ErrorExtensionValues::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", "BAD_USER_INPUT");
+            }
+        }
+        self.metrics.record_graphql(operation.as_ref(), &response);
+        response
+    }
+}
+
+/// The service reading and writing through `db`, within `limits`, projecting entities with
+/// `backstage`, counted in `metrics`.
 pub fn build(
     db: DatabaseConnection,
     limits: Limits,
     backstage: crate::backstage::Options,
     metrics: Arc<Metrics>,
-) -> InventorySchema {
-    let runs = DataLoader::new(RunLoader { db: db.clone() }, tokio::spawn);
+) -> Service {
     let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
     let assets = DataLoader::new(asset::AssetLoader { db: db.clone() }, tokio::spawn);
     let mut schema = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(GraphqlMetrics(metrics))
-        .extension(DocumentLimits {
-            max_aliases: limits.max_aliases,
-            introspection: limits.introspection,
-        })
-        .data(db)
-        .data(runs)
+        .data(db.clone())
         .data(history)
         .data(assets)
         .data(backstage)
@@ -66,7 +106,15 @@ pub fn build(
     if !limits.introspection {
         schema = schema.disable_introspection();
     }
-    schema.finish()
+    Service {
+        schema: schema.finish(),
+        db,
+        limits: DocumentLimits {
+            max_aliases: limits.max_aliases,
+            introspection: limits.introspection,
+        },
+        metrics,
+    }
 }
 
 /// The SDL clients code against (`schema.graphql`).

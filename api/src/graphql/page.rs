@@ -3,7 +3,7 @@
 //! page deep in the table costs what the first page costs.
 
 use crate::error::{ApiError, ApiResult};
-use async_graphql::SimpleObject;
+use async_graphql::{Context, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Alias, Expr, Query};
@@ -115,6 +115,16 @@ pub struct PageInfo {
     pub has_previous_page: bool,
     pub start_cursor: Option<String>,
     pub end_cursor: Option<String>,
+}
+
+/// Whether the nodes of the connection being resolved ask for any of `fields` (through
+/// `nodes` or `edges { node }`, fragments included): what a page reads beyond its rows.
+pub fn nodes_select(ctx: &Context<'_>, fields: &[&str]) -> bool {
+    let look = ctx.look_ahead();
+    let nodes = [look.field("nodes"), look.field("edges").field("node")];
+    nodes
+        .iter()
+        .any(|node| fields.iter().any(|field| node.field(field).exists()))
 }
 
 /// One page of rows in list order, its page info, and the statement that counts the whole

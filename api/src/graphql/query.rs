@@ -130,6 +130,7 @@ impl Query {
             before,
         };
         let page = fetch(db, select, &order, |m| m.id.clone(), &args, max_page(ctx)?).await?;
+        super::run::prime_runs(ctx, page.rows.iter().map(|m| m.last_run_id)).await?;
         Ok(CloudAccountConnection::from_page(page, |m| m.id.clone()))
     }
 
@@ -180,6 +181,7 @@ impl Query {
             before,
         };
         let page = fetch(db, select, &order, |m| m.id.clone(), &args, max_page(ctx)?).await?;
+        super::run::prime_runs(ctx, page.rows.iter().map(|m| m.last_run_id)).await?;
         Ok(MonitoringEndpointConnection::from_page(page, |m| {
             m.id.clone()
         }))

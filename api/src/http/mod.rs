@@ -7,9 +7,8 @@ pub use health::Draining;
 
 use crate::auth::{AuthError, Authenticator};
 use crate::graphql::limits::Limits;
-use crate::graphql::{self, InventorySchema};
+use crate::graphql::{self, Service};
 use crate::metrics::{Metrics, MetricsOptions, observe};
-use async_graphql::ErrorExtensionValues;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,7 +57,7 @@ pub fn routers(
     settings: Settings,
 ) -> Result<Routers, prometheus::Error> {
     let metrics = Metrics::new(&mut db, settings.metrics)?;
-    let schema = graphql::build(
+    let service = graphql::build(
         db.clone(),
         settings.limits,
         settings.backstage,
@@ -71,7 +70,7 @@ pub fn routers(
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(db)
-        .layer(Extension(schema))
+        .layer(Extension(service))
         .layer(Extension(settings.auth))
         .layer(Extension(settings.draining))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
@@ -103,11 +102,9 @@ async fn scrape(axum::extract::State(metrics): axum::extract::State<Arc<Metrics>
 }
 
 /// `POST /graphql`. Authenticates first: a refused credential, or none while anonymous
-/// reads are off, rejects the whole request with 401. Errors raised by our resolvers carry a
-/// code already; the ones that do not come from parsing and validation (syntax, unknown
-/// fields, bad enum values, limits), which are the client's to fix.
+/// reads are off, rejects the whole request with 401.
 async fn execute(
-    Extension(schema): Extension<InventorySchema>,
+    Extension(service): Extension<Service>,
     Extension(auth): Extension<Arc<Authenticator>>,
     headers: HeaderMap,
     request: GraphQLRequest,
@@ -134,16 +131,7 @@ async fn execute(
     if let Some(principal) = principal {
         request = request.data(principal);
     }
-    let mut response = schema.execute(request).await;
-    for error in &mut response.errors {
-        let extensions = error
-            .extensions
-            .get_or_insert_with(ErrorExtensionValues::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
-        }
-    }
-    GraphQLResponse::from(response).into_response()
+    GraphQLResponse::from(service.execute(request).await).into_response()
 }
 
 fn unauthenticated(message: &str) -> Response {

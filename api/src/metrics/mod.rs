@@ -10,7 +10,7 @@ mod graphql;
 mod http;
 mod inventory;
 
-pub use graphql::GraphqlMetrics;
+pub use graphql::Operation;
 pub use http::observe;
 
 use prometheus::{

@@ -3,7 +3,7 @@
 use crate::support::{account, data, endpoint, error_code, t, write_accounts, write_endpoints};
 use entity::enums::{EndpointKind, EndpointStatus, Provider};
 use entity::testing::TestDb;
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn node_round_trips_every_type(db: &TestDb) {
     let run = write_accounts(
@@ -118,35 +118,83 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
             .collect();
         write_accounts(db, t(batch), records).await;
     }
-    // Counted by the application's own statement metric: the page with `lastRun` may take
-    // one statement more than the page without it, whatever the number of runs.
     let app = crate::support::app(&db.conn);
-    let before = crate::support::statements(&app).await;
-    let plain = data(&app, "{ accounts(first: 20) { nodes { key } } }", json!({})).await;
-    assert_eq!(
-        plain["accounts"]["nodes"].as_array().map(Vec::len),
-        Some(20)
-    );
-    let between = crate::support::statements(&app).await;
-    let page = data(
+    let nodes = page_with_runs(
         &app,
+        "{ accounts(first: 20) { nodes { key } } }",
         "{ accounts(first: 20) { nodes { key lastRun { id collector startedAt status } } } }",
-        json!({}),
     )
     .await;
-    let after = crate::support::statements(&app).await;
-    let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 20);
     assert!(nodes.iter().all(|n| n["lastRun"]["collector"] == "test"));
     let distinct: std::collections::HashSet<_> =
         nodes.iter().map(|n| n["lastRun"]["id"].clone()).collect();
     assert_eq!(distinct.len(), 5);
+    // A single account has no page to prime the loader: its run loads by itself.
+    let one = data(
+        &app,
+        r#"{ account(provider: AWS, nativeId: "00") { lastRun { collector } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(one["account"]["lastRun"]["collector"], "test");
+
+    // Endpoint pages too: nine endpoints probed by three runs.
+    for batch in 0..3 {
+        let records = (0..3)
+            .map(|i| {
+                let id = format!("e{batch}{i}");
+                endpoint(
+                    &id,
+                    EndpointKind::Prometheus,
+                    EndpointStatus::Up,
+                    &format!("http://{id}:9090"),
+                )
+            })
+            .collect();
+        write_endpoints(db, records).await;
+    }
+    let nodes = page_with_runs(
+        &app,
+        "{ monitoringEndpoints(first: 20) { nodes { key } } }",
+        "{ monitoringEndpoints(first: 20) { nodes { key lastRun { id collector } } } }",
+    )
+    .await;
+    assert_eq!(nodes.len(), 9);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["lastRun"]["collector"] == "test-probe")
+    );
+    let distinct: std::collections::HashSet<_> =
+        nodes.iter().map(|n| n["lastRun"]["id"].clone()).collect();
+    assert_eq!(distinct.len(), 3);
+}
+
+/// Runs `plain`, then `with_runs` (the same page asking for `lastRun`), and checks with the
+/// application's own statement metric that the runs took one statement, whatever their
+/// number; returns the nodes of `with_runs`.
+async fn page_with_runs(app: &axum::Router, plain: &str, with_runs: &str) -> Vec<Value> {
+    let before = crate::support::statements(app).await;
+    let rows = data(app, plain, json!({})).await;
+    let between = crate::support::statements(app).await;
+    let page = data(app, with_runs, json!({})).await;
+    let after = crate::support::statements(app).await;
     assert!(between - before >= 1.0, "the plain page ran no statement?");
     assert_eq!(
         (after - between) - (between - before),
         1.0,
-        "runs must load in one batch, not per account"
+        "runs must load in one batch, not per row: {with_runs}"
     );
+    let list = |v: &Value| {
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|l| l["nodes"].as_array())
+            .cloned()
+            .expect("nodes")
+    };
+    assert_eq!(list(&rows).len(), list(&page).len());
+    list(&page)
 }
 
 async fn account_fields_resolve_from_the_stored_record(db: &TestDb) {
