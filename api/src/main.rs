@@ -5,6 +5,11 @@ use api::config::{Cli, Command};
 use clap::Parser;
 use std::io::Write;
 
+/// mimalloc instead of glibc's malloc: serving a page allocates many small, short-lived
+/// values on both runtime threads, where glibc spent a fifth of the process's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     entity::telemetry::run_main(cli.log_format, "inventory-api", run(cli))
