@@ -5,7 +5,7 @@ use super::WriteContext;
 use crate::asset_change;
 use crate::enums::{AssetType, ChangeKind};
 use crate::error::StoreError;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 
@@ -80,10 +80,8 @@ pub(super) async fn insert_changes<C: ConnectionTrait>(
     db: &C,
     changes: Vec<asset_change::ActiveModel>,
 ) -> Result<(), StoreError> {
-    if !changes.is_empty() {
-        asset_change::Entity::insert_many(changes)
-            .exec_without_returning(db)
-            .await?;
+    if let Some(insert) = super::rows::insert_rows(db.get_database_backend(), changes, None)? {
+        db.execute(&insert).await?;
     }
     Ok(())
 }

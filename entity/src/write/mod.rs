@@ -5,6 +5,7 @@
 //! Each call is one transaction: a batch lands whole or not at all.
 
 mod history;
+mod rows;
 mod tracked;
 
 use crate::enums::{AssetType, ChangeKind};
@@ -15,8 +16,8 @@ use chrono::{DateTime, Utc};
 use history::{change_row, classify, insert_changes};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -92,7 +93,7 @@ where
             reason: "native id is empty".into(),
         });
     }
-    upsert(db, ctx, &records, AccountRecord::id, account_model).await
+    upsert(db, ctx, records, AccountRecord::id, account_model).await
 }
 
 /// Inserts or updates monitoring endpoints, with the same guarantees as [`upsert_accounts`].
@@ -115,17 +116,18 @@ where
             reason: "id and url must not be empty".into(),
         });
     }
-    upsert(db, ctx, &records, |r| r.id.clone(), endpoint_model).await
+    upsert(db, ctx, records, |r| r.id.clone(), endpoint_model).await
 }
 
 /// The shared upsert: per chunk, read the stored rows, decide the history, then write rows
-/// and history in two statements; all chunks in one transaction.
+/// and history in two statements; all chunks in one transaction. Records are consumed: their
+/// large values move into the rows instead of being copied.
 async fn upsert<C, R, M>(
     db: &C,
     ctx: &WriteContext,
-    records: &[R],
+    records: Vec<R>,
     key: impl Fn(&R) -> String,
-    model: impl Fn(&R, &WriteContext, Option<&M>) -> M,
+    model: impl Fn(R, &WriteContext, Option<&M>) -> M,
 ) -> Result<WriteCounts, StoreError>
 where
     C: TransactionTrait,
@@ -133,11 +135,14 @@ where
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
 {
     let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
     let mut counts = WriteCounts::default();
-    for chunk in records.chunks(CHUNK) {
+    let mut records = records.into_iter().peekable();
+    while records.peek().is_some() {
+        let chunk: Vec<R> = records.by_ref().take(CHUNK).collect();
         let ids: Vec<String> = chunk.iter().map(&key).collect();
         let existing: HashMap<String, M> = M::Entity::find()
-            .filter(M::id_column().is_in(ids))
+            .filter(M::id_column().is_in(ids.iter().cloned()))
             .all(&txn)
             .await?
             .into_iter()
@@ -146,8 +151,8 @@ where
         let mut rows = Vec::with_capacity(chunk.len());
         let mut changes = Vec::new();
         let mut touched: Vec<Touched<M>> = Vec::new();
-        for record in chunk {
-            let old = existing.get(&key(record));
+        for (record, id) in chunk.into_iter().zip(&ids) {
+            let old = existing.get(id);
             let new = model(record, ctx, old);
             let change = classify(old.map(|o| (o.fields(), o.is_removed())), new.fields());
             counts.count(change.as_ref().map(|(kind, _)| *kind));
@@ -165,15 +170,11 @@ where
             }
             rows.push(new.into_active_model().reset_all());
         }
-        if !rows.is_empty() {
-            M::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::column(M::id_column())
-                        .update_columns(M::update_columns())
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
+        let upsert = OnConflict::column(M::id_column())
+            .update_columns(M::update_columns())
+            .to_owned();
+        if let Some(insert) = rows::insert_rows(backend, rows, Some(upsert))? {
+            txn.execute(&insert).await?;
         }
         for (values, ids) in touched {
             let mut update = M::Entity::update_many();

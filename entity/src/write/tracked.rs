@@ -167,30 +167,30 @@ impl Tracked for monitoring_endpoint::Model {
 }
 
 pub(super) fn account_model(
-    r: &AccountRecord,
+    r: AccountRecord,
     ctx: &WriteContext,
     old: Option<&cloud_account::Model>,
 ) -> cloud_account::Model {
     cloud_account::Model {
         id: r.id(),
         provider: r.provider,
-        native_id: r.native_id.clone(),
-        name: r.name.clone(),
-        org_path: r.org_path.clone(),
+        native_id: r.native_id,
+        name: r.name,
+        org_path: r.org_path,
         ancestors: json!(r.ancestors),
-        parent: r.parent.clone(),
+        parent: r.parent,
         status: r.status,
-        raw_status: r.raw_status.clone(),
-        region_residency: r.region_residency.clone(),
+        raw_status: r.raw_status,
+        region_residency: r.region_residency,
         tags: json!(r.tags),
-        raw: r.raw.clone(),
-        scope: r.scope.clone(),
-        source: r.source.clone(),
+        raw: r.raw,
+        scope: r.scope,
+        source: r.source,
         first_seen_at: old.map_or(ctx.at, |o| o.first_seen_at),
         last_seen_at: ctx.at,
         removed_at: None,
         last_run_id: ctx.run_id,
-        provenance: r.provenance.clone(),
+        provenance: r.provenance,
     }
 }
 
@@ -198,23 +198,23 @@ pub(super) fn account_model(
 /// the observation (see `EndpointRecord`): each writer's record supplies only its own side,
 /// the other side comes from the stored row.
 pub(super) fn endpoint_model(
-    r: &EndpointRecord,
+    r: EndpointRecord,
     ctx: &WriteContext,
     old: Option<&monitoring_endpoint::Model>,
 ) -> monitoring_endpoint::Model {
     let mut row = monitoring_endpoint::Model {
-        id: r.id.clone(),
+        id: r.id,
         kind: r.kind,
-        url: r.url.clone(),
+        url: r.url,
         auth_mode: r.auth_mode,
         status: r.status,
-        version: r.version.clone(),
-        raw: r.raw.clone(),
+        version: r.version,
+        raw: r.raw,
         origin: r.origin,
         labels: json!(r.labels),
-        notes: r.notes.clone(),
-        secret_ref: r.secret_ref.clone(),
-        scope: r.scope.clone(),
+        notes: r.notes,
+        secret_ref: r.secret_ref,
+        scope: r.scope,
         created_by: old.map_or(ctx.actor.clone(), |o| o.created_by.clone()),
         updated_by: ctx
             .actor
@@ -222,10 +222,10 @@ pub(super) fn endpoint_model(
             .or_else(|| old.and_then(|o| o.updated_by.clone())),
         first_seen_at: old.map_or(ctx.at, |o| o.first_seen_at),
         last_checked_at: r.last_checked_at,
-        last_error: r.last_error.clone(),
+        last_error: r.last_error,
         removed_at: None,
         last_run_id: ctx.run_id.or_else(|| old.and_then(|o| o.last_run_id)),
-        provenance: r.provenance.clone(),
+        provenance: r.provenance,
     };
     match (ctx.actor.is_some(), old) {
         (true, _) => {
