@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, Select};
+use serde::Deserialize;
 use serde_json::Value;
 
 pub struct CloudAccount(pub cloud_account::Model);
@@ -47,7 +48,7 @@ impl CloudAccount {
     }
     /// The hierarchy from the organization root down to the direct parent.
     async fn ancestors(&self) -> Vec<Ancestor> {
-        serde_json::from_value(self.0.ancestors.clone()).unwrap_or_default()
+        Vec::<Ancestor>::deserialize(&self.0.ancestors).unwrap_or_default()
     }
     /// The direct parent's id (OU, folder, management group), if any.
     async fn parent(&self) -> Option<&str> {
@@ -108,12 +109,12 @@ impl CloudAccount {
         load_run(ctx, self.0.last_run_id).await
     }
     /// Where the facts came from: API operations, request ids, page.
-    async fn provenance(&self) -> Json<Value> {
-        Json(self.0.provenance.clone())
+    async fn provenance(&self) -> Json<&Value> {
+        Json(&self.0.provenance)
     }
     /// The provider's full record.
-    async fn raw(&self) -> Json<Value> {
-        Json(self.0.raw.clone())
+    async fn raw(&self) -> Json<&Value> {
+        Json(&self.0.raw)
     }
     /// This account as a Backstage catalog entity (`kind: Resource`, `spec.type:
     /// cloud-account`), ready for an entity provider to apply. A removed account carries the

@@ -104,12 +104,12 @@ impl MonitoringEndpoint {
     async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
         load_run(ctx, self.0.last_run_id).await
     }
-    async fn provenance(&self) -> Json<Value> {
-        Json(self.0.provenance.clone())
+    async fn provenance(&self) -> Json<&Value> {
+        Json(&self.0.provenance)
     }
     /// What the server reported at the last check.
-    async fn raw(&self) -> Json<Value> {
-        Json(self.0.raw.clone())
+    async fn raw(&self) -> Json<&Value> {
+        Json(&self.0.raw)
     }
     /// This endpoint as a Backstage catalog entity (`kind: Resource`, `spec.type:
     /// monitoring-endpoint`); a Grafana `dependsOn` the Prometheus servers it revealed. A

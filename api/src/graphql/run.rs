@@ -10,6 +10,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::collector_run;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::Deserialize;
 use std::collections::HashMap;
 
 pub struct CollectorRun(pub collector_run::Model);
@@ -71,7 +72,7 @@ impl CollectorRun {
     }
     /// The provider's request ids (bounded), for support tickets.
     async fn request_ids(&self) -> Vec<String> {
-        serde_json::from_value(self.0.request_ids.clone()).unwrap_or_default()
+        Vec::<String>::deserialize(&self.0.request_ids).unwrap_or_default()
     }
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
