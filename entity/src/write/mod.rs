@@ -16,30 +16,16 @@ use chrono::{DateTime, Utc};
 use history::{change_row, classify, insert_changes};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    IntoActiveModel, Iterable, QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use tracked::{Tracked, account_model, endpoint_model};
 
-/// Ids per statement when marking rows removed.
+/// Rows per statement: far below the bind-parameter limits of both backends
+/// (SQLite 32,766, PostgreSQL 65,535) at ~20 columns a row.
 const CHUNK: usize = 500;
-
-/// Most rows one upsert statement carries. Statements cost the server a large fixed share
-/// (parse, plan, bind of thousands of parameters): on PostgreSQL 500-row statements wrote new
-/// accounts at 2,700 rows/s, 100-row ones at 1,300 and 2,000-row ones at 4,200.
-const MAX_ROWS: usize = 2_000;
-
-/// Rows per upsert statement for a table of `columns` columns: as many as the backend's
-/// bind-parameter limit allows (SQLite 32,766, PostgreSQL 65,535), up to [`MAX_ROWS`].
-fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
-    let parameters = match backend {
-        DbBackend::Postgres => 65_535,
-        _ => 32_766,
-    };
-    (parameters / columns.max(1)).clamp(1, MAX_ROWS)
-}
 
 /// Who is writing and when. Every change row names the run or the person.
 #[derive(Debug, Clone)]
@@ -151,11 +137,9 @@ where
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
     let mut counts = WriteCounts::default();
-    let rows_per_statement =
-        rows_per_statement(backend, <M::Entity as EntityTrait>::Column::iter().count());
     let mut records = records.into_iter().peekable();
     while records.peek().is_some() {
-        let chunk: Vec<R> = records.by_ref().take(rows_per_statement).collect();
+        let chunk: Vec<R> = records.by_ref().take(CHUNK).collect();
         let ids: Vec<String> = chunk.iter().map(&key).collect();
         let existing: HashMap<String, M> = M::Entity::find()
             .filter(M::id_column().is_in(ids.iter().cloned()))
@@ -380,23 +364,6 @@ fn last_wins<T>(records: Vec<T>, id: impl Fn(&T) -> String) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_stay_within_each_backends_parameter_limit() {
-        assert_eq!(rows_per_statement(DbBackend::Postgres, 19), MAX_ROWS);
-        assert_eq!(rows_per_statement(DbBackend::Sqlite, 19), 1_724);
-        assert_eq!(rows_per_statement(DbBackend::Sqlite, 21), 1_560);
-        for (backend, limit) in [(DbBackend::Postgres, 65_535), (DbBackend::Sqlite, 32_766)] {
-            for columns in [1, 7, 19, 21, 40, 100_000] {
-                let rows = rows_per_statement(backend, columns);
-                assert!(rows >= 1);
-                assert!(
-                    rows == 1 || rows * columns <= limit,
-                    "{backend:?} {columns}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn last_record_per_id_wins_in_first_seen_order() {
