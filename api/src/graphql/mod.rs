@@ -44,8 +44,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 ///
 /// Those run here, once per request, and not as async-graphql extensions: with any extension
 /// registered, async-graphql sends every field of every row through the extension chain (a
-/// registry lookup and a boxed future per field and extension), which on a 100-row page
-/// cost more than resolving the page itself.
+/// registry lookup and a boxed future per field and extension), a cost paid on every field
+/// of every page for checks that only need the parsed document.
 #[derive(Clone)]
 pub struct Service {
     schema: InventorySchema,

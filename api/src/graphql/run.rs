@@ -101,9 +101,8 @@ impl Loader<i64> for RunLoader {
 }
 
 /// One request's run loader. It caches, so that a page can prime it with the runs its rows
-/// name ([`prime_runs`]): a batching loader alone makes every row's `lastRun` wait out the
-/// batch delay, which on a 100-row page halved the throughput. Per request, so a cached run
-/// is never older than the request.
+/// name ([`prime_runs`]) and no row's `lastRun` waits out the batch delay (a timer thread
+/// wake-up per batch). Per request, so a cached run is never older than the request.
 pub struct RequestRuns(DataLoader<RunLoader, HashMapCache>);
 
 impl RequestRuns {
