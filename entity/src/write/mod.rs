@@ -170,10 +170,10 @@ where
             }
             rows.push(new.into_active_model().reset_all());
         }
-        let upsert = OnConflict::column(M::id_column())
+        let on_conflict = OnConflict::column(M::id_column())
             .update_columns(M::update_columns())
             .to_owned();
-        if let Some(insert) = rows::insert_rows(backend, rows, Some(upsert))? {
+        if let Some(insert) = rows::insert_rows(backend, rows, Some(on_conflict))? {
             txn.execute(&insert).await?;
         }
         for (values, ids) in touched {

@@ -34,7 +34,7 @@ where
             .map(|(i, column)| match row.take(*column) {
                 ActiveValue::Set(value) | ActiveValue::Unchanged(value) => {
                     used[i] = true;
-                    nulls[i] = Some(value.as_null());
+                    nulls[i].get_or_insert_with(|| value.as_null());
                     Some(column.save_as(json_as_text(backend, value)))
                 }
                 ActiveValue::NotSet => None,
