@@ -44,3 +44,57 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// An account from a row holding only `columns`, in that order. Every other field is
+    /// left blank (empty text, JSON null, the epoch, the first enum variant): only for a
+    /// reader that selected every column it will look at. Lists that show a few fields
+    /// spent a third of their CPU decoding all nineteen columns of every row by name.
+    pub fn from_columns(row: &QueryResult, columns: &[Column]) -> Result<Self, DbErr> {
+        let mut model = Self {
+            id: String::new(),
+            provider: Provider::Aws,
+            native_id: String::new(),
+            name: String::new(),
+            org_path: String::new(),
+            ancestors: Json::Null,
+            parent: None,
+            status: AccountStatus::Active,
+            raw_status: None,
+            region_residency: None,
+            tags: Json::Null,
+            raw: Json::Null,
+            scope: String::new(),
+            source: String::new(),
+            first_seen_at: DateTimeUtc::UNIX_EPOCH,
+            last_seen_at: DateTimeUtc::UNIX_EPOCH,
+            removed_at: None,
+            last_run_id: None,
+            provenance: Json::Null,
+        };
+        for (i, column) in columns.iter().enumerate() {
+            match column {
+                Column::Id => model.id = row.try_get_by_index(i)?,
+                Column::Provider => model.provider = row.try_get_by_index(i)?,
+                Column::NativeId => model.native_id = row.try_get_by_index(i)?,
+                Column::Name => model.name = row.try_get_by_index(i)?,
+                Column::OrgPath => model.org_path = row.try_get_by_index(i)?,
+                Column::Ancestors => model.ancestors = row.try_get_by_index(i)?,
+                Column::Parent => model.parent = row.try_get_by_index(i)?,
+                Column::Status => model.status = row.try_get_by_index(i)?,
+                Column::RawStatus => model.raw_status = row.try_get_by_index(i)?,
+                Column::RegionResidency => model.region_residency = row.try_get_by_index(i)?,
+                Column::Tags => model.tags = row.try_get_by_index(i)?,
+                Column::Raw => model.raw = row.try_get_by_index(i)?,
+                Column::Scope => model.scope = row.try_get_by_index(i)?,
+                Column::Source => model.source = row.try_get_by_index(i)?,
+                Column::FirstSeenAt => model.first_seen_at = row.try_get_by_index(i)?,
+                Column::LastSeenAt => model.last_seen_at = row.try_get_by_index(i)?,
+                Column::RemovedAt => model.removed_at = row.try_get_by_index(i)?,
+                Column::LastRunId => model.last_run_id = row.try_get_by_index(i)?,
+                Column::Provenance => model.provenance = row.try_get_by_index(i)?,
+            }
+        }
+        Ok(model)
+    }
+}

@@ -127,35 +127,62 @@ impl CloudAccount {
     }
 }
 
-/// Fields that read the large JSON columns (the provider's record, tags, hierarchy,
-/// provenance).
-const HEAVY_FIELDS: [&str; 5] = ["raw", "provenance", "tags", "ancestors", "backstageEntity"];
-
-/// Whether the nodes of the connection being resolved ask for a field that reads the large
-/// JSON columns.
-pub fn page_reads_heavy(ctx: &Context<'_>) -> bool {
-    super::page::nodes_select(ctx, &HEAVY_FIELDS)
+/// The columns a field of `CloudAccount` reads; `None` for a field that reads the whole row
+/// (and for a field not listed here, so that one added later is never given a blank).
+fn columns_read_by(field: &str) -> Option<&'static [C]> {
+    Some(match field {
+        "__typename" => &[],
+        "id" | "key" | "history" => &[C::Id],
+        "nativeId" => &[C::NativeId],
+        "provider" => &[C::Provider],
+        "name" => &[C::Name],
+        "orgPath" => &[C::OrgPath],
+        "ancestors" => &[C::Ancestors],
+        "parent" => &[C::Parent],
+        "status" => &[C::Status],
+        "rawStatus" => &[C::RawStatus],
+        "regionResidency" => &[C::RegionResidency],
+        "tags" => &[C::Tags],
+        "scope" => &[C::Scope],
+        "source" => &[C::Source],
+        "firstSeenAt" => &[C::FirstSeenAt],
+        "lastSeenAt" => &[C::LastSeenAt],
+        "removedAt" => &[C::RemovedAt],
+        "lastRun" => &[C::LastRunId],
+        "provenance" => &[C::Provenance],
+        "raw" => &[C::Raw],
+        _ => return None,
+    })
 }
 
-/// Accounts with the large JSON columns left unread: each comes back as JSON null, which
-/// no resolver of such a page looks at. Decoding those columns is most of what a list
-/// costs when it only shows names and statuses.
-pub fn light_select(backend: DbBackend) -> Select<cloud_account::Entity> {
-    use sea_orm::{IdenStatic, Iterable, QuerySelect};
-    let null = match backend {
-        DbBackend::Postgres => "'null'::jsonb",
-        _ => "'null'",
-    };
-    let mut select = cloud_account::Entity::find().select_only();
-    for column in C::iter() {
-        select = match column {
-            C::Raw | C::Provenance | C::Tags | C::Ancestors => {
-                select.column_as(Expr::cust(null), column.as_str())
+/// The columns a page of accounts reads: the key (cursors) and what the fields its nodes
+/// ask for read, in table order. A list showing names and statuses reads three columns,
+/// not the provider's kilobyte record, tags and hierarchy of every row.
+pub fn page_columns(ctx: &Context<'_>) -> Vec<C> {
+    use sea_orm::Iterable;
+    let mut wanted = 1u32 << C::Id as u32;
+    for field in super::page::node_fields(ctx) {
+        match columns_read_by(field) {
+            Some(columns) => {
+                for column in columns {
+                    wanted |= 1 << *column as u32;
+                }
             }
-            _ => select.column(column),
-        };
+            None => return C::iter().collect(),
+        }
     }
-    select
+    C::iter()
+        .filter(|c| wanted & (1 << *c as u32) != 0)
+        .collect()
+}
+
+/// Accounts with only `columns`, in that order: decode each row with
+/// [`cloud_account::Model::from_columns`].
+pub fn select_columns(columns: &[C]) -> Select<cloud_account::Entity> {
+    use sea_orm::QuerySelect;
+    cloud_account::Entity::find()
+        .select_only()
+        .columns(columns.iter().copied())
 }
 
 /// Narrows `accounts`. All given conditions must hold; list conditions match any element.

@@ -4,7 +4,7 @@
 
 use super::asset::Asset;
 use super::common::has_ancestor;
-use super::page::{Order, PageArgs, connection, fetch};
+use super::page::{Order, PageArgs, connection, fetch, whole};
 use super::query::text_key;
 use crate::backstage::annotations::Annotation;
 use crate::error::{ApiError, ApiResult};
@@ -57,7 +57,17 @@ pub async fn lookup(
                 parse: text_key,
             };
             let select = cloud_account::Entity::find().filter(cond);
-            let page = fetch(db, select, &order, |m| m.id.clone(), args, max_page_size).await?;
+            let decode = whole::<cloud_account::Entity>;
+            let page = fetch(
+                db,
+                select,
+                &order,
+                decode,
+                |m| m.id.clone(),
+                args,
+                max_page_size,
+            )
+            .await?;
             Ok(AssetConnection::from_page(page, |m| m.id.clone()))
         }
         Selection::Endpoints(mut cond) => {
@@ -70,7 +80,17 @@ pub async fn lookup(
                 parse: text_key,
             };
             let select = monitoring_endpoint::Entity::find().filter(cond);
-            let page = fetch(db, select, &order, |m| m.id.clone(), args, max_page_size).await?;
+            let decode = whole::<monitoring_endpoint::Entity>;
+            let page = fetch(
+                db,
+                select,
+                &order,
+                decode,
+                |m| m.id.clone(),
+                args,
+                max_page_size,
+            )
+            .await?;
             Ok(AssetConnection::from_page(page, |m| m.id.clone()))
         }
     }

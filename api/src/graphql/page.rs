@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement,
 };
 
 use super::limits::DEFAULT_PAGE_SIZE;
@@ -127,11 +127,26 @@ pub fn nodes_select(ctx: &Context<'_>, fields: &[&str]) -> bool {
         .any(|node| fields.iter().any(|field| node.field(field).exists()))
 }
 
-/// One page of rows in list order, its page info, and the statement that counts the whole
-/// filtered list (run only when a client asks for `totalCount`).
+/// The names of the fields the nodes of the connection being resolved ask for (through
+/// `nodes` or `edges { node }`, fragments included); a name may come more than once.
+pub fn node_fields<'a>(ctx: &'a Context<'_>) -> Vec<&'a str> {
+    let look = ctx.look_ahead();
+    let mut nodes = look.field("nodes").selection_fields();
+    nodes.extend(look.field("edges").field("node").selection_fields());
+    let mut names = Vec::new();
+    for node in &nodes {
+        names.extend(node.selection_set().map(|field| field.name()));
+    }
+    names
+}
+
+/// One page of rows in list order, its page info (the far side of the starting cursor left
+/// to `far_side`), and the statement that counts the whole filtered list (run only when a
+/// client asks for `totalCount`).
 pub struct Page<M> {
     pub rows: Vec<M>,
     pub info: PageInfo,
+    pub far_side: Option<FarSide>,
     pub count: Statement,
 }
 
@@ -143,18 +158,24 @@ pub struct Order<C> {
     pub parse: fn(&str) -> Option<sea_orm::Value>,
 }
 
-/// Reads one page of `select` (already filtered) according to `args`.
-pub async fn fetch<E>(
+/// Decodes a row holding every column of `E`, as `Select::all` would.
+pub fn whole<E: EntityTrait>(row: &QueryResult) -> Result<E::Model, DbErr> {
+    E::Model::from_query_result(row, "")
+}
+
+/// Reads one page of `select` (already filtered) according to `args`, each row decoded by
+/// `decode` (see [`whole`]).
+pub async fn fetch<E, M>(
     db: &DatabaseConnection,
     select: Select<E>,
     order: &Order<E::Column>,
-    key_of: impl Fn(&E::Model) -> String,
+    decode: impl Fn(&QueryResult) -> Result<M, DbErr>,
+    key_of: impl Fn(&M) -> String,
     args: &PageArgs,
     max_page_size: u64,
-) -> ApiResult<Page<E::Model>>
+) -> ApiResult<Page<M>>
 where
     E: EntityTrait,
-    E::Model: Send + Sync,
 {
     let window = args.window(max_page_size)?;
     let count = count_statement(db, &select);
@@ -199,40 +220,42 @@ where
     } else {
         page.order_by_desc(order.key)
     };
-    let mut rows = page.limit(window.limit + 1).all(db).await?;
+    let mut rows = db
+        .query_all(&page.limit(window.limit + 1).into_query())
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<M>, DbErr>>()?;
     let more = rows.len() as u64 > window.limit;
     rows.truncate(window.limit as usize);
     if !window.forward {
         rows.reverse();
     }
 
-    // Whether rows exist on the far side of a cursor: one indexed probe, only when a cursor
-    // was given.
-    let exists_outside = |cursor: Option<sea_orm::Value>, forward_side: bool| {
-        let select = select.clone();
-        async move {
-            let Some(key) = cursor else {
-                return Ok::<bool, ApiError>(false);
-            };
-            let cond = if forward_side {
-                // at or beyond `before`
-                if order.ascending {
-                    order.key.gte(key)
-                } else {
-                    order.key.lte(key)
-                }
-            } else if order.ascending {
-                order.key.lte(key)
-            } else {
+    // Whether rows exist on the far side of the cursor the page starts from: a statement
+    // run only if the client asks for that side's flag (`FarSide::resolve`).
+    let far_side = |cursor: Option<sea_orm::Value>, at_or_beyond: bool| {
+        cursor.map(|key| {
+            let cond = if at_or_beyond == order.ascending {
                 order.key.gte(key)
+            } else {
+                order.key.lte(key)
             };
-            Ok(select.filter(cond).limit(1).count(db).await? > 0)
-        }
+            count_statement(db, &select.clone().filter(cond).limit(1))
+        })
     };
-    let (has_next_page, has_previous_page) = if window.forward {
-        (more, exists_outside(after, false).await?)
+    let (has_next_page, has_previous_page, far_side) = if window.forward {
+        let probe = far_side(after, false).map(|probe| FarSide {
+            statement: probe,
+            field: FarField::HasPreviousPage,
+        });
+        (more, false, probe)
     } else {
-        (exists_outside(before, true).await?, more)
+        let probe = far_side(before, true).map(|probe| FarSide {
+            statement: probe,
+            field: FarField::HasNextPage,
+        });
+        (false, more, probe)
     };
     let info = PageInfo {
         has_next_page,
@@ -240,7 +263,53 @@ where
         start_cursor: rows.first().map(|r| encode_cursor(&key_of(r))),
         end_cursor: rows.last().map(|r| encode_cursor(&key_of(r))),
     };
-    Ok(Page { rows, info, count })
+    Ok(Page {
+        rows,
+        info,
+        far_side,
+        count,
+    })
+}
+
+/// Which flag of `PageInfo` a [`FarSide`] probe answers.
+#[derive(Debug, Clone, Copy)]
+enum FarField {
+    HasNextPage,
+    HasPreviousPage,
+}
+
+/// The probe for rows on the far side of a page's starting cursor (at or before `after`,
+/// at or beyond `before`). Most clients page forward and never ask for
+/// `hasPreviousPage`; reading it eagerly was a second query on every page after the first.
+pub struct FarSide {
+    statement: Statement,
+    field: FarField,
+}
+
+impl FarSide {
+    /// `info` with the probed flag filled in when the `pageInfo` selection being resolved
+    /// asks for it.
+    pub async fn resolve(
+        probe: Option<&FarSide>,
+        ctx: &Context<'_>,
+        info: &PageInfo,
+    ) -> ApiResult<PageInfo> {
+        let mut info = info.clone();
+        let Some(probe) = probe else {
+            return Ok(info);
+        };
+        let (name, flag) = match probe.field {
+            FarField::HasNextPage => ("hasNextPage", &mut info.has_next_page),
+            FarField::HasPreviousPage => ("hasPreviousPage", &mut info.has_previous_page),
+        };
+        if ctx.look_ahead().field(name).exists() {
+            let db = ctx
+                .data::<DatabaseConnection>()
+                .map_err(|_| ApiError::Internal)?;
+            *flag = run_count(db, probe.statement.clone()).await? > 0;
+        }
+        Ok(info)
+    }
 }
 
 pub(crate) fn count_statement<E: EntityTrait>(
@@ -278,6 +347,7 @@ macro_rules! connection {
         pub struct $connection {
             pub edges: Vec<$edge>,
             pub page_info: $crate::graphql::page::PageInfo,
+            pub far_side: Option<$crate::graphql::page::FarSide>,
             pub count: sea_orm::Statement,
         }
 
@@ -292,8 +362,16 @@ macro_rules! connection {
                 self.edges.iter().map(|e| &e.node).collect()
             }
 
-            async fn page_info(&self) -> &$crate::graphql::page::PageInfo {
-                &self.page_info
+            async fn page_info(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> $crate::error::ApiResult<$crate::graphql::page::PageInfo> {
+                $crate::graphql::page::FarSide::resolve(
+                    self.far_side.as_ref(),
+                    ctx,
+                    &self.page_info,
+                )
+                .await
             }
 
             /// How many items match the filter across all pages. Costs a count query:
@@ -328,6 +406,7 @@ macro_rules! connection {
                 Self {
                     edges,
                     page_info: page.info,
+                    far_side: page.far_side,
                     count: page.count,
                 }
             }

@@ -7,14 +7,14 @@ use super::enums::Provider;
 use super::id::{NodeType, decode, decode_as};
 use super::limits::{Limits, page_complexity};
 use super::node::Node;
-use super::page::{Order, PageArgs, connection, fetch};
+use super::page::{Order, PageArgs, connection, fetch, whole};
 use super::run::{CollectorRun, CollectorRunFilter};
 use super::summary::InventorySummary;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{cloud_account, collector_run, monitoring_endpoint};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QueryResult};
 
 connection!(CloudAccount, CloudAccountConnection, CloudAccountEdge);
 connection!(
@@ -111,13 +111,9 @@ impl Query {
     ) -> ApiResult<CloudAccountConnection> {
         let db = db(ctx)?;
         let filter = filter.unwrap_or_default();
-        let backend = db.get_database_backend();
-        let all = if super::account::page_reads_heavy(ctx) {
-            cloud_account::Entity::find()
-        } else {
-            super::account::light_select(backend)
-        };
-        let select = all.filter(filter.condition(backend)?);
+        let columns = super::account::page_columns(ctx);
+        let select = super::account::select_columns(&columns)
+            .filter(filter.condition(db.get_database_backend())?);
         let order = Order {
             key: cloud_account::Column::Id,
             ascending: true,
@@ -129,7 +125,17 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(db, select, &order, |m| m.id.clone(), &args, max_page(ctx)?).await?;
+        let decode = |row: &QueryResult| cloud_account::Model::from_columns(row, &columns);
+        let page = fetch(
+            db,
+            select,
+            &order,
+            decode,
+            |m| m.id.clone(),
+            &args,
+            max_page(ctx)?,
+        )
+        .await?;
         super::run::prime_runs(ctx, page.rows.iter().map(|m| m.last_run_id)).await?;
         Ok(CloudAccountConnection::from_page(page, |m| m.id.clone()))
     }
@@ -180,7 +186,16 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(db, select, &order, |m| m.id.clone(), &args, max_page(ctx)?).await?;
+        let page = fetch(
+            db,
+            select,
+            &order,
+            whole::<monitoring_endpoint::Entity>,
+            |m| m.id.clone(),
+            &args,
+            max_page(ctx)?,
+        )
+        .await?;
         super::run::prime_runs(ctx, page.rows.iter().map(|m| m.last_run_id)).await?;
         Ok(MonitoringEndpointConnection::from_page(page, |m| {
             m.id.clone()
@@ -269,6 +284,7 @@ impl Query {
             db,
             select,
             &order,
+            whole::<collector_run::Entity>,
             |m| m.id.to_string(),
             &args,
             max_page(ctx)?,
