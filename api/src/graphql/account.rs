@@ -160,20 +160,19 @@ fn columns_read_by(field: &str) -> Option<&'static [C]> {
 /// not the provider's kilobyte record, tags and hierarchy of every row.
 pub fn page_columns(ctx: &Context<'_>) -> Vec<C> {
     use sea_orm::Iterable;
-    let mut wanted = 1u32 << C::Id as u32;
+    let mut wanted = vec![false; C::iter().count()];
+    wanted[C::Id as usize] = true;
     for field in super::page::node_fields(ctx) {
         match columns_read_by(field) {
             Some(columns) => {
                 for column in columns {
-                    wanted |= 1 << *column as u32;
+                    wanted[*column as usize] = true;
                 }
             }
             None => return C::iter().collect(),
         }
     }
-    C::iter()
-        .filter(|c| wanted & (1 << *c as u32) != 0)
-        .collect()
+    C::iter().filter(|c| wanted[*c as usize]).collect()
 }
 
 /// Accounts with only `columns`, in that order: decode each row with
