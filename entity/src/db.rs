@@ -2,9 +2,12 @@
 //! timeout on SQLite so the API and a collector can share one file.
 
 use crate::error::StoreError;
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::sqlx::{AssertSqlSafe, Executor};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// The embedded default: a SQLite file under `./data`, created on first use.
@@ -105,9 +108,24 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
     match Backend::of(&options.url) {
         Backend::Postgres => {
             validate_schema(&options.schema)?;
+            let server_port = PgConnectOptions::from_str(&options.url)
+                .map_err(|e| StoreError::Config(format!("the database URL: {e}")))?
+                .get_port();
+            // One hook per pool: sea-orm sets the search path in its own, which this
+            // replaces, so the schema is set here (a plain identifier, checked above).
+            let set_schema = format!("SET search_path = \"{}\"", options.schema);
             connect
                 .max_connections(options.max_connections)
-                .set_schema_search_path(options.schema.clone());
+                .map_sqlx_postgres_pool_opts(move |pool| {
+                    let set_schema = set_schema.clone();
+                    pool.after_connect(move |conn, _| {
+                        let set_schema = set_schema.clone();
+                        Box::pin(async move {
+                            crate::nodelay::set(conn, server_port).await;
+                            conn.execute(AssertSqlSafe(set_schema)).await.map(|_| ())
+                        })
+                    })
+                });
         }
         Backend::Sqlite => {
             let memory = is_memory(&options.url);

@@ -17,6 +17,7 @@ pub mod enums;
 pub mod error;
 pub mod lifecycle;
 pub mod monitoring_endpoint;
+mod nodelay;
 pub mod record;
 pub mod run;
 pub mod telemetry;
