@@ -113,19 +113,7 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
                 .get_port();
             // One hook per pool: sea-orm sets the search path in its own, which this
             // replaces, so the schema is set here (a plain identifier, checked above).
-            //
-            // Generic plans from the first execution: PostgreSQL plans the first five
-            // executions of a prepared statement for their values, and with a tag filter's
-            // values folded in it expects a handful of rows and runs a parallel full scan
-            // (90 ms alone, seconds under load) where the generic plan walks the key index.
-            // Every new pooled connection paid that: a cold API served `nameContains` + tag
-            // pages at p99 1,082 ms, 53 ms with generic plans (wrk, 8 connections). Our
-            // statements are all parameterised the same way, so the generic plan is the one
-            // PostgreSQL settles on anyway.
-            let setup = format!(
-                "SET search_path = \"{}\"; SET plan_cache_mode = force_generic_plan",
-                options.schema
-            );
+            let setup = format!("SET search_path = \"{}\"", options.schema);
             connect
                 .max_connections(options.max_connections)
                 .map_sqlx_postgres_pool_opts(move |pool| {
@@ -213,9 +201,9 @@ mod tests {
     use super::*;
 
     /// The pool's connection hook replaces sea-orm's: every pooled connection must still
-    /// get the schema, and plans that do not depend on a first execution's values.
+    /// get the schema.
     #[tokio::test]
-    async fn pooled_postgres_connections_get_the_schema_and_generic_plans() {
+    async fn pooled_postgres_connections_get_the_schema() {
         use sea_orm::{ConnectionTrait, Statement};
         let Some(db) = crate::testing::TestDb::postgres().await else {
             return;
@@ -225,14 +213,13 @@ mod tests {
                 .conn
                 .query_one_raw(Statement::from_string(
                     db.conn.get_database_backend(),
-                    "SELECT current_setting('search_path'), current_setting('plan_cache_mode')",
+                    "SELECT current_setting('search_path')",
                 ))
                 .await
                 .expect("query")
                 .expect("a row");
-            let (path, mode): (String, String) = row.try_get_many_by_index().expect("settings");
+            let path: String = row.try_get_by_index(0).expect("the search path");
             assert_eq!(path, db.options.schema);
-            assert_eq!(mode, "force_generic_plan");
         }
         db.finish().await;
     }
