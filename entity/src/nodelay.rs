@@ -10,7 +10,8 @@
 //! connection's client port, and `pidfd_getfd` duplicates this process's sockets until the
 //! one with that local port and the server's port as its peer is found; the option set on
 //! the duplicate is the socket's own. Best effort: where the kernel or a seccomp profile
-//! refuses `pidfd_getfd`, the connection works as before, only slower for large statements.
+//! refuses `pidfd_getfd`, the connection works as before, only slower for large statements,
+//! and the process says so once.
 
 use sea_orm::sqlx::PgConnection;
 
@@ -32,11 +33,23 @@ pub(crate) async fn set(conn: &mut PgConnection, server_port: u16) {
     let Some(client_port) = client_port else {
         return;
     };
-    match socket::set_nodelay(client_port, server_port) {
-        Ok(true) => tracing::trace!(client_port, "TCP_NODELAY set"),
-        Ok(false) => tracing::debug!(client_port, "TCP_NODELAY not set: socket not found"),
-        Err(error) => tracing::debug!(%error, "TCP_NODELAY not set"),
-    }
+    let reason = match socket::set_nodelay(client_port, server_port) {
+        Ok(true) => {
+            tracing::trace!(client_port, "TCP_NODELAY set");
+            return;
+        }
+        Ok(false) => "socket not found".to_owned(),
+        Err(error) => error.to_string(),
+    };
+    // Once per process: every connection of a pool would say the same.
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            %reason,
+            "TCP_NODELAY could not be set on a PostgreSQL connection: large writes over TLS \
+             wait ~40 ms per statement"
+        );
+    });
 }
 
 #[cfg(target_os = "linux")]
@@ -99,7 +112,10 @@ pub(crate) mod socket {
 #[cfg(not(target_os = "linux"))]
 pub(crate) mod socket {
     pub fn set_nodelay(_client: u16, _server: u16) -> std::io::Result<bool> {
-        Ok(false)
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "finding sqlx's socket is implemented for Linux only",
+        ))
     }
 }
 
