@@ -22,16 +22,13 @@ pub(crate) async fn set(conn: &mut PgConnection, server_port: u16) {
         sea_orm::sqlx::query_scalar("SELECT inet_client_port()")
             .fetch_one(conn)
             .await;
-    let client_port = match client_port {
-        Ok(Some(port)) => u16::try_from(port).ok(),
-        Ok(None) => return,
+    let client_port = match client_port.map(|port| port.map(u16::try_from)) {
+        Ok(Some(Ok(port))) => port,
+        Ok(None) | Ok(Some(Err(_))) => return,
         Err(error) => {
             tracing::debug!(%error, "TCP_NODELAY not set: the client port is unknown");
             return;
         }
-    };
-    let Some(client_port) = client_port else {
-        return;
     };
     let reason = match socket::set_nodelay(client_port, server_port) {
         Ok(true) => {

@@ -117,18 +117,9 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-/// Whether the nodes of the connection being resolved ask for any of `fields` (through
-/// `nodes` or `edges { node }`, fragments included): what a page reads beyond its rows.
-pub fn nodes_select(ctx: &Context<'_>, fields: &[&str]) -> bool {
-    let look = ctx.look_ahead();
-    let nodes = [look.field("nodes"), look.field("edges").field("node")];
-    nodes
-        .iter()
-        .any(|node| fields.iter().any(|field| node.field(field).exists()))
-}
-
 /// The names of the fields the nodes of the connection being resolved ask for (through
-/// `nodes` or `edges { node }`, fragments included); a name may come more than once.
+/// `nodes` or `edges { node }`, fragments included): what a page reads beyond its rows. A
+/// name may come more than once.
 pub fn node_fields<'a>(ctx: &'a Context<'_>) -> Vec<&'a str> {
     let look = ctx.look_ahead();
     let mut nodes = look.field("nodes").selection_fields();

@@ -133,7 +133,7 @@ pub async fn prime_runs(
     ctx: &Context<'_>,
     ids: impl IntoIterator<Item = Option<i64>>,
 ) -> ApiResult<()> {
-    if !super::page::nodes_select(ctx, &["lastRun"]) {
+    if !super::page::node_fields(ctx).contains(&"lastRun") {
         return Ok(());
     }
     let mut ids: Vec<i64> = ids.into_iter().flatten().collect();
