@@ -3,7 +3,7 @@
 use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
-use super::run::{CollectorRun, load_run};
+use super::run::{SharedRun, load_run};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
@@ -105,7 +105,7 @@ impl CloudAccount {
         .await
     }
     /// The run that last saw this account.
-    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
+    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<SharedRun>> {
         load_run(ctx, self.0.last_run_id).await
     }
     /// Where the facts came from: API operations, request ids, page.

@@ -58,7 +58,7 @@ impl Query {
                 Ok(run) => collector_run::Entity::find_by_id(run)
                     .one(db)
                     .await?
-                    .map(|m| Node::CollectorRun(CollectorRun(m))),
+                    .map(|m| Node::CollectorRun(CollectorRun::from(m))),
                 Err(_) => return Err(ApiError::bad_input("id", "id is not a valid id")),
             },
         })

@@ -101,7 +101,7 @@ impl InventorySummary {
             .all(db(ctx)?)
             .await?
             .into_iter()
-            .map(CollectorRun)
+            .map(CollectorRun::from)
             .collect())
     }
 }

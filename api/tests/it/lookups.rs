@@ -171,6 +171,72 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
     assert_eq!(distinct.len(), 3);
 }
 
+/// A page's rows share each run's resolved value (`SharedRun`): still, every row shows its own
+/// run, and every selection of it (aliases, a fragment, `edges` beside `nodes`) its own fields.
+async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
+    for batch in 0..3 {
+        let records = (0..3)
+            .map(|i| account(Provider::Aws, &format!("{batch}{i}"), "A", "o"))
+            .collect();
+        write_accounts(db, t(batch), records).await;
+    }
+    let app = crate::support::app(&db.conn);
+    let runs = data(
+        &app,
+        "{ collectorRuns { nodes { id collector status startedAt } } }",
+        json!({}),
+    )
+    .await["collectorRuns"]["nodes"]
+        .as_array()
+        .cloned()
+        .expect("runs");
+    assert_eq!(runs.len(), 3);
+    let run_at = |batch: i64| {
+        runs.iter()
+            .find(|r| r["startedAt"] == t(batch).to_rfc3339())
+            .cloned()
+            .expect("a run per batch")
+    };
+    let page = data(
+        &app,
+        r#"{ accounts(first: 20) {
+            nodes { nativeId a: lastRun { startedAt } b: lastRun { collector status } ...run }
+            edges { node { nativeId lastRun { id } } } } }
+        fragment run on CloudAccount { lastRun { id startedAt } }"#,
+        json!({}),
+    )
+    .await;
+    let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
+    let edges = page["accounts"]["edges"].as_array().expect("edges");
+    assert_eq!(nodes.len(), 9);
+    for (node, edge) in nodes.iter().zip(edges) {
+        let native = node["nativeId"].as_str().expect("native id");
+        let batch: i64 = native[..1].parse().expect("batch digit");
+        let run = run_at(batch);
+        assert_eq!(
+            node["a"],
+            json!({ "startedAt": run["startedAt"] }),
+            "{native}"
+        );
+        assert_eq!(
+            node["b"],
+            json!({ "collector": run["collector"], "status": run["status"] }),
+            "{native}"
+        );
+        assert_eq!(
+            node["lastRun"],
+            json!({ "id": run["id"], "startedAt": run["startedAt"] }),
+            "{native}"
+        );
+        assert_eq!(edge["node"]["nativeId"], native);
+        assert_eq!(
+            edge["node"]["lastRun"],
+            json!({ "id": run["id"] }),
+            "{native}"
+        );
+    }
+}
+
 /// Runs `plain`, then `with_runs` (the same page asking for `lastRun`), and checks with the
 /// application's own statement metric that the runs took one statement, whatever their
 /// number; returns the nodes of `with_runs`.
@@ -301,6 +367,7 @@ entity::on_both_backends!(
     node_round_trips_every_type,
     lookups_of_missing_things_are_null_and_bad_ids_are_bad_input,
     last_run_resolves_in_one_query_per_page,
+    rows_sharing_runs_keep_their_own_run_and_fields,
     account_fields_resolve_from_the_stored_record,
     summary_counts_present_assets_and_latest_runs,
 );
