@@ -3,7 +3,7 @@ use entity::enums::{AccountStatus, AssetType, ChangeKind};
 use entity::testing::TestDb;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
 use entity::{StoreError, asset_change, cloud_account, monitoring_endpoint};
-use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryOrder};
 use serde_json::json;
 
 async fn changes(db: &TestDb) -> Vec<asset_change::Model> {
@@ -205,6 +205,50 @@ async fn a_failed_batch_writes_nothing(db: &TestDb) {
     );
 }
 
+async fn a_batch_failing_in_a_later_chunk_writes_nothing(db: &TestDb) {
+    // Chunks are built while earlier ones execute, so a failure can come after statements
+    // of the batch have run: the transaction must still take them all back, and rows stored
+    // before stay as they were. PostgreSQL refuses a NUL character in text; SQLite stores it,
+    // so there the batch lands whole.
+    let run1 = run(db, "o-test", t(0)).await;
+    let stored: Vec<_> = (0..10)
+        .map(|i| account(&format!("{i:012}"), "o-test"))
+        .collect();
+    upsert_accounts(&db.conn, &WriteContext::run(run1, t(0)), stored)
+        .await
+        .expect("first write");
+    let mut batch: Vec<_> = (0..700)
+        .map(|i| {
+            let mut record = account(&format!("{i:012}"), "o-test");
+            record.name = format!("renamed {i}");
+            record
+        })
+        .collect();
+    batch[650].name = "nul \0 inside".into();
+    let result = upsert_accounts(&db.conn, &WriteContext::run(run1, t(1)), batch).await;
+    let names: Vec<String> = cloud_account::Entity::find()
+        .order_by_asc(cloud_account::Column::Id)
+        .all(&db.conn)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|row| row.name)
+        .collect();
+    let history = changes(db).await.len();
+    if db.conn.get_database_backend() == DbBackend::Postgres {
+        assert!(matches!(result, Err(StoreError::Db(_))), "got {result:?}");
+        let before: Vec<String> = (0..10).map(|i| format!("account {i:012}")).collect();
+        assert_eq!(names, before);
+        assert_eq!(history, 10);
+    } else {
+        let counts = result.expect("SQLite stores the NUL");
+        assert_eq!((counts.created, counts.updated), (690, 10));
+        assert_eq!(names.len(), 700);
+        assert_eq!(names[650], "nul \0 inside");
+        assert_eq!(history, 710);
+    }
+}
+
 async fn empty_native_ids_are_refused(db: &TestDb) {
     let result = upsert_accounts(
         &db.conn,
@@ -379,6 +423,7 @@ entity::on_both_backends!(
     duplicates_in_a_batch_keep_the_last,
     large_batches_span_several_statements,
     a_failed_batch_writes_nothing,
+    a_batch_failing_in_a_later_chunk_writes_nothing,
     empty_native_ids_are_refused,
     endpoints_keep_their_creator_and_name_the_last_editor,
     a_closed_database_is_an_error_not_a_panic,
