@@ -3,7 +3,7 @@ use entity::enums::{AccountStatus, AssetType, ChangeKind};
 use entity::testing::TestDb;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
 use entity::{StoreError, asset_change, cloud_account, monitoring_endpoint};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{DbBackend, EntityTrait, PaginatorTrait, QueryOrder};
 use serde_json::json;
 
 async fn changes(db: &TestDb) -> Vec<asset_change::Model> {
