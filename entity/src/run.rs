@@ -51,6 +51,9 @@ pub struct RunOutcome {
 }
 
 /// Closes a run with its outcome. Request ids beyond [`MAX_REQUEST_IDS`] are dropped.
+///
+/// A finished run is final: nothing writes or deletes it again, and the API keeps finished
+/// runs across requests on that promise (`api::graphql::run::FinishedRuns`).
 pub async fn finish_run<C: ConnectionTrait>(
     db: &C,
     run_id: i64,

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use limits::{DocumentLimits, Limits};
 pub use mutation::Mutation;
 pub use query::Query;
-use run::RequestRuns;
+use run::{FinishedRuns, RequestRuns};
 
 pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -52,6 +52,7 @@ pub struct Service {
     db: DatabaseConnection,
     limits: DocumentLimits,
     metrics: Arc<Metrics>,
+    runs: Arc<FinishedRuns>,
 }
 
 impl Service {
@@ -59,7 +60,7 @@ impl Service {
     /// parsing and validation (syntax, unknown fields, bad enum values, limits): they are
     /// the client's to fix and get `BAD_USER_INPUT`.
     pub async fn execute(&self, request: Request) -> Response {
-        let mut request = request.data(RequestRuns::new(self.db.clone()));
+        let mut request = request.data(RequestRuns::new(self.db.clone(), self.runs.clone()));
         let requested = request.operation_name.clone();
         // The parsed document stays in the request: the schema does not parse it again.
         let checked = request.parsed_query().and_then(|document| {
@@ -114,6 +115,7 @@ pub fn build(
             introspection: limits.introspection,
         },
         metrics,
+        runs: Arc::default(),
     }
 }
 

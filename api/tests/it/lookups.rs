@@ -1,8 +1,10 @@
 //! Single-object lookups, `node`, provenance through the DataLoader, the summary.
 
 use crate::support::{account, data, endpoint, error_code, t, write_accounts, write_endpoints};
-use entity::enums::{EndpointKind, EndpointStatus, Provider};
+use entity::enums::{EndpointKind, EndpointStatus, Provider, RunStatus};
+use entity::run::{RunOutcome, finish_run};
 use entity::testing::TestDb;
+use entity::write::WriteCounts;
 use serde_json::{Value, json};
 
 async fn node_round_trips_every_type(db: &TestDb) {
@@ -237,6 +239,64 @@ async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
     }
 }
 
+/// Finished runs are kept across requests (`FinishedRuns`): a page whose runs have all
+/// finished reads no run again. A run still going is read by every request, so its finishing
+/// shows at once.
+async fn finished_runs_are_kept_and_running_ones_read_again(db: &TestDb) {
+    let records = (0..3)
+        .map(|i| account(Provider::Aws, &format!("{i}"), "A", "o"))
+        .collect();
+    let run = write_accounts(db, t(0), records).await;
+    let app = crate::support::app(&db.conn);
+    let query = "{ accounts(first: 5) { nodes { lastRun { status seen } } } }";
+    let read = |expected: Value| {
+        let app = app.clone();
+        async move {
+            let before = crate::support::statements(&app).await;
+            let page = data(&app, query, json!({})).await;
+            let after = crate::support::statements(&app).await;
+            let nodes = page["accounts"]["nodes"]
+                .as_array()
+                .cloned()
+                .expect("nodes");
+            assert_eq!(nodes.len(), 3);
+            assert!(nodes.iter().all(|n| n["lastRun"] == expected), "{nodes:?}");
+            after - before
+        }
+    };
+    let running = json!({ "status": "RUNNING", "seen": 0 });
+    let first = read(running.clone()).await;
+    assert_eq!(
+        read(running).await,
+        first,
+        "a running run is read every time"
+    );
+    let outcome = RunOutcome {
+        status: RunStatus::Succeeded,
+        counts: WriteCounts {
+            created: 3,
+            ..WriteCounts::default()
+        },
+        pages: 1,
+        request_ids: Vec::new(),
+        error: None,
+    };
+    finish_run(&db.conn, run, outcome, t(1))
+        .await
+        .expect("finish");
+    let finished = json!({ "status": "SUCCEEDED", "seen": 3 });
+    assert_eq!(
+        read(finished.clone()).await,
+        first,
+        "read once more when it finished"
+    );
+    assert_eq!(
+        read(finished).await,
+        first - 1.0,
+        "a finished run read before takes no statement"
+    );
+}
+
 /// Runs `plain`, then `with_runs` (the same page asking for `lastRun`), and checks with the
 /// application's own statement metric that the runs took one statement, whatever their
 /// number; returns the nodes of `with_runs`.
@@ -368,6 +428,7 @@ entity::on_both_backends!(
     lookups_of_missing_things_are_null_and_bad_ids_are_bad_input,
     last_run_resolves_in_one_query_per_page,
     rows_sharing_runs_keep_their_own_run_and_fields,
+    finished_runs_are_kept_and_running_ones_read_again,
     account_fields_resolve_from_the_stored_record,
     summary_counts_present_assets_and_latest_runs,
 );
