@@ -11,6 +11,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_inventory;
 mod m20261129_000002_endpoint_secret_ref;
 mod m20261129_000003_change_feed;
+mod m20261129_000004_lz4_history;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_inventory::Migration),
             Box::new(m20261129_000002_endpoint_secret_ref::Migration),
             Box::new(m20261129_000003_change_feed::Migration),
+            Box::new(m20261129_000004_lz4_history::Migration),
         ]
     }
 }
