@@ -139,10 +139,6 @@ impl FinishedRuns {
     /// Far more than the collectors and scopes whose latest runs pages name.
     const CAPACITY: NonZeroUsize = NonZeroUsize::new(1024).expect("non-zero");
 
-    pub fn new() -> Self {
-        Self(Mutex::new(LruCache::new(Self::CAPACITY)))
-    }
-
     fn get(&self, ids: &[i64]) -> HashMap<i64, Arc<collector_run::Model>> {
         // An insert is whole or absent, so a lock poisoned elsewhere still holds good runs.
         let mut runs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -163,7 +159,7 @@ impl FinishedRuns {
 
 impl Default for FinishedRuns {
     fn default() -> Self {
-        Self::new()
+        Self(Mutex::new(LruCache::new(Self::CAPACITY)))
     }
 }
 
