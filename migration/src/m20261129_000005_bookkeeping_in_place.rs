@@ -1,0 +1,79 @@
+//! Every collector run rewrites every row it sees (`last_seen_at`, `last_run_id`,
+//! provenance) even when nothing observed changed, so this makes that rewrite cheap.
+//!
+//! It drops `cloud_accounts_last_run`, an index no query uses (assets are read by id, scope
+//! and provider; `remove_unseen` goes through `(scope, id)`; runs are never deleted, so the
+//! foreign key needs no index behind it), and which changed on every such rewrite. With no
+//! indexed column changing, PostgreSQL can rewrite a row in place (a heap-only tuple: no
+//! index entry at all) when its page has room, and fill factor 50 keeps that room: a
+//! 1.5 KB account's page holds its rows and their next versions, and pruning frees the
+//! versions before. Measured, 100,000 unchanged accounts of ~1 KB raw (bench_data, three
+//! alternating runs each): 7.1 s on average with this (every update heap-only), 9.1 s
+//! without (none); fill factor 70 made 45 % heap-only and was no faster. The new-account
+//! write is unchanged (13-14 s on that machine either way). The table is no larger after
+//! the first rewrite than it was before, where each rewrite left a dead copy on another page.
+//!
+//! Fill factor applies to pages written from now on; existing pages keep their fill until
+//! the table is rewritten (`VACUUM FULL`). SQLite has no fill factor; the index goes there too.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261129_000005_bookkeeping_in_place"
+    }
+}
+
+const LAST_RUN_INDEX: &str = "cloud_accounts_last_run";
+
+#[derive(DeriveIden)]
+enum CloudAccounts {
+    Table,
+    LastRunId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(LAST_RUN_INDEX)
+                    .table(CloudAccounts::Table)
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(
+                "ALTER TABLE cloud_accounts SET (fillfactor = 50); \
+                 ALTER TABLE monitoring_endpoints SET (fillfactor = 50)",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(
+                "ALTER TABLE cloud_accounts RESET (fillfactor); \
+                 ALTER TABLE monitoring_endpoints RESET (fillfactor)",
+            )
+            .await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name(LAST_RUN_INDEX)
+                    .table(CloudAccounts::Table)
+                    .col(CloudAccounts::LastRunId)
+                    .to_owned(),
+            )
+            .await
+    }
+}
