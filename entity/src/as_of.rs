@@ -193,6 +193,7 @@ mod tests {
             removed_at: None,
             last_run_id: None,
             provenance: json!({}),
+            observed_digest: None,
         }
     }
 

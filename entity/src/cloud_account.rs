@@ -38,6 +38,10 @@ pub struct Model {
     pub last_run_id: Option<i64>,
     #[sea_orm(column_type = "JsonBinary")]
     pub provenance: Json,
+    /// SHA-256 of the observed fields as last written (`entity::write`): a write tells an
+    /// unchanged account by it without reading the stored fields back. Null for rows written
+    /// before digests were kept.
+    pub observed_digest: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -71,6 +75,7 @@ impl Model {
             removed_at: None,
             last_run_id: None,
             provenance: Json::Null,
+            observed_digest: None,
         };
         for (i, column) in columns.iter().enumerate() {
             match column {
@@ -93,6 +98,7 @@ impl Model {
                 Column::RemovedAt => model.removed_at = row.try_get_by_index(i)?,
                 Column::LastRunId => model.last_run_id = row.try_get_by_index(i)?,
                 Column::Provenance => model.provenance = row.try_get_by_index(i)?,
+                Column::ObservedDigest => model.observed_digest = row.try_get_by_index(i)?,
             }
         }
         Ok(model)

@@ -13,6 +13,7 @@ mod m20261129_000002_endpoint_secret_ref;
 mod m20261129_000003_change_feed;
 mod m20261129_000004_lz4_history;
 mod m20261129_000005_bookkeeping_in_place;
+mod m20261129_000006_observed_digest;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_change_feed::Migration),
             Box::new(m20261129_000004_lz4_history::Migration),
             Box::new(m20261129_000005_bookkeeping_in_place::Migration),
+            Box::new(m20261129_000006_observed_digest::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use crate::enums::{AssetType, ChangeKind};
 use crate::error::StoreError;
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Observed fields, the ones whose change is history. Bookkeeping (last seen, run id,
@@ -55,6 +56,20 @@ pub(super) fn classify(
             }
         }
     }
+}
+
+/// SHA-256 of observed fields: each name, a NUL, then its value as JSON. Equal digests mean
+/// equal fields (names are fixed and JSON is self-delimiting); equal fields may still give
+/// another digest (an object's keys in another order, a new field in a later version), which
+/// costs one full comparison, never a missed change.
+pub(super) fn digest(fields: &Fields<'_>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut hasher = Sha256::new();
+    for (name, value) in fields {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        serde_json::to_writer(&mut hasher, value.as_ref())?;
+    }
+    Ok(hasher.finalize().to_vec())
 }
 
 pub(super) fn change_row(
@@ -114,6 +129,25 @@ mod tests {
             Value::Object(fields),
             json!({ "status": { "old": "active", "new": "suspended" } })
         );
+    }
+
+    #[test]
+    fn digests_tell_fields_apart_and_stay_the_same_across_versions() {
+        let fields = owned(vec![("name", json!("x")), ("tags", json!({"a": "b"}))]);
+        let hex = |bytes: Vec<u8>| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+        // Stored digests outlive releases: a change here makes every row's next write a
+        // full comparison. sha256 of b"name\0\"x\"tags\0{\"a\":\"b\"}".
+        assert_eq!(
+            hex(digest(&fields).expect("digest")),
+            "1a20d3f1098d1dd5dbec459441bc36fa11588dfd3da56585661c15f46b727f47"
+        );
+        let moved = owned(vec![
+            ("name", json!("x\u{0}tags")),
+            ("tags", json!({"a": "b"})),
+        ]);
+        assert_ne!(digest(&fields).ok(), digest(&moved).ok());
+        let other = owned(vec![("name", json!("y")), ("tags", json!({"a": "b"}))]);
+        assert_ne!(digest(&fields).ok(), digest(&other).ok());
     }
 
     #[test]

@@ -132,6 +132,10 @@ where
 /// statements 5.3 s): so each next chunk is built on a blocking thread while the current
 /// one's statements execute. Its stored rows are read first, which is sound because chunks
 /// never share a key (`last_wins`). A single chunk (the API's mutation) is built in place.
+///
+/// Where the table keeps digests of observed fields (accounts), only the rows' heads are read
+/// first: an unchanged row, what nearly every row of a collector run is, is told by its
+/// digest, and only the others are read whole, to record what changed.
 async fn upsert<C, R, M, F>(
     db: &C,
     ctx: &WriteContext,
@@ -157,15 +161,27 @@ where
     };
     let mut ready = match next_chunk() {
         Some((chunk, ids)) => {
-            let stored = stored_rows::<M, _>(&txn, &ids).await?;
+            let stored = stored_rows::<M, _>(&txn, &ids, Read::Heads).await?;
             Some(prepare(backend, ctx, chunk, &ids, &stored, model)?)
         }
         None => None,
     };
-    while let Some(current) = ready.take() {
+    while let Some(mut current) = ready.take() {
+        if !current.deferred.is_empty() {
+            let ids: Vec<String> = current
+                .deferred
+                .iter()
+                .map(|m| m.key().to_owned())
+                .collect();
+            let stored = stored_rows::<M, _>(&txn, &ids, Read::Whole).await?;
+            let deferred = std::mem::take(&mut current.deferred);
+            let rest = plan(backend, ctx, deferred, &stored, Read::Whole)?;
+            current.statements.extend(rest.statements);
+            current.counts.add(rest.counts);
+        }
         let building = match next_chunk() {
             Some((chunk, ids)) => {
-                let stored = stored_rows::<M, _>(&txn, &ids).await?;
+                let stored = stored_rows::<M, _>(&txn, &ids, Read::Heads).await?;
                 let ctx = ctx.clone();
                 Some(tokio::task::spawn_blocking(move || {
                     prepare(backend, &ctx, chunk, &ids, &stored, model)
@@ -188,29 +204,53 @@ where
     Ok(counts)
 }
 
+/// How much of the stored rows to read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// [`Tracked::head_columns`] where the table keeps digests, else whole rows.
+    Heads,
+    Whole,
+}
+
 /// The stored rows with these keys, by key.
-async fn stored_rows<M, C>(txn: &C, ids: &[String]) -> Result<HashMap<String, M>, StoreError>
+async fn stored_rows<M, C>(
+    txn: &C,
+    ids: &[String],
+    read: Read,
+) -> Result<HashMap<String, M>, StoreError>
 where
     M: Tracked,
     C: ConnectionTrait,
 {
-    Ok(M::Entity::find()
-        .filter(M::id_column().is_in(ids.iter().cloned()))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|m| (m.key().to_owned(), m))
-        .collect())
+    let query = M::Entity::find().filter(M::id_column().is_in(ids.iter().cloned()));
+    let rows = match M::head_columns().filter(|_| read == Read::Heads) {
+        Some(columns) => {
+            let statement = query
+                .select_only()
+                .columns(columns)
+                .build(txn.get_database_backend());
+            txn.query_all_raw(statement)
+                .await?
+                .iter()
+                .map(M::from_head)
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        None => query.all(txn).await?,
+    };
+    Ok(rows.into_iter().map(|m| (m.key().to_owned(), m)).collect())
 }
 
-/// A chunk's statements (rows, bookkeeping updates, history) and what they do.
-struct Prepared {
+/// A chunk's statements (rows, bookkeeping updates, history) and what they do, and the new
+/// rows whose stored rows must be read whole before they can be decided.
+struct Prepared<M> {
     statements: Vec<Statement>,
     counts: WriteCounts,
+    deferred: Vec<M>,
 }
 
-/// Decides what each record of a chunk means and builds the statements that write it; no
-/// database access, so it can run apart from the connection.
+/// Builds a chunk's new rows, with the digests of their observed fields where the table
+/// keeps them, and [`plan`]s them; no database access, so it can run apart from the
+/// connection.
 fn prepare<R, M>(
     backend: DbBackend,
     ctx: &WriteContext,
@@ -218,39 +258,83 @@ fn prepare<R, M>(
     ids: &[String],
     stored: &HashMap<String, M>,
     model: impl Fn(R, &WriteContext, Option<&M>) -> M,
-) -> Result<Prepared, StoreError>
+) -> Result<Prepared<M>, StoreError>
+where
+    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
+{
+    let keeps_digests = M::head_columns().is_some();
+    let mut rows = Vec::with_capacity(chunk.len());
+    for (record, id) in chunk.into_iter().zip(ids) {
+        let mut new = model(record, ctx, stored.get(id));
+        if keeps_digests {
+            let digest = history::digest(&new.fields()).map_err(|e| StoreError::InvalidRecord {
+                id: id.clone(),
+                reason: format!("its fields cannot be serialized: {e}"),
+            })?;
+            new.set_digest(digest);
+        }
+        rows.push(new);
+    }
+    plan(backend, ctx, rows, stored, Read::Heads)
+}
+
+/// Decides what each new row means against its stored row (its head, or the whole row) and
+/// builds the statements that write it. Against a head, only a row with the same digest,
+/// not removed, is decided (unchanged); the rest are deferred, as their history needs the
+/// whole stored row.
+fn plan<M>(
+    backend: DbBackend,
+    ctx: &WriteContext,
+    rows: Vec<M>,
+    stored: &HashMap<String, M>,
+    read: Read,
+) -> Result<Prepared<M>, StoreError>
 where
     M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
 {
     let mut counts = WriteCounts::default();
-    let mut rows = Vec::with_capacity(chunk.len());
+    let mut writes = Vec::with_capacity(rows.len());
     let mut changes = Vec::new();
     let mut touched: Vec<Touched<M>> = Vec::new();
-    for (record, id) in chunk.into_iter().zip(ids) {
-        let old = stored.get(id);
-        let new = model(record, ctx, old);
-        let change = classify(old.map(|o| (o.fields(), o.is_removed())), new.fields());
+    let mut deferred = Vec::new();
+    let heads = read == Read::Heads && M::head_columns().is_some();
+    for new in rows {
+        let old = stored.get(new.key());
+        let change = match old {
+            Some(o) if heads => {
+                if o.is_removed() || o.digest().is_none() || o.digest() != new.digest() {
+                    deferred.push(new);
+                    continue;
+                }
+                None
+            }
+            _ => classify(old.map(|o| (o.fields(), o.is_removed())), new.fields()),
+        };
         counts.count(change.as_ref().map(|(kind, _)| *kind));
         match change {
             Some((kind, fields)) => {
                 changes.push(change_row(ctx, M::ASSET, new.key(), kind, fields));
             }
             None => {
-                if let Some(values) = new.bookkeeping()
+                // A row whose digest is missing or stale is rewritten whole, digest included.
+                let digest_kept = old.map(Tracked::digest) == Some(new.digest());
+                if digest_kept
+                    && let Some(values) = new.bookkeeping()
                     && touch::<M>(&mut touched, values, new.key())
                 {
                     continue;
                 }
             }
         }
-        rows.push(new.into_active_model().reset_all());
+        writes.push(new.into_active_model().reset_all());
     }
     let mut statements = Vec::new();
     let on_conflict = OnConflict::column(M::id_column())
         .update_columns(M::update_columns())
         .to_owned();
-    if let Some(insert) = rows::insert_rows(backend, rows, Some(on_conflict))? {
+    if let Some(insert) = rows::insert_rows(backend, writes, Some(on_conflict))? {
         statements.push(backend.build(&insert));
     }
     for (values, ids) in touched {
@@ -263,7 +347,11 @@ where
     if let Some(insert) = rows::insert_rows(backend, changes, None)? {
         statements.push(backend.build(&insert));
     }
-    Ok(Prepared { statements, counts })
+    Ok(Prepared {
+        statements,
+        counts,
+        deferred,
+    })
 }
 
 /// Unchanged rows that share their bookkeeping values, updated by one statement.

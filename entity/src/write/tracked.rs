@@ -28,6 +28,20 @@ pub(super) trait Tracked: Sized {
     /// change (bookkeeping) with its new value: the write then sets only these instead of
     /// rewriting the row. `None` where untracked observations must be rewritten too.
     fn bookkeeping(&self) -> Option<Vec<(<Self::Entity as EntityTrait>::Column, sea_orm::Value)>>;
+    /// For a table that keeps a digest of each row's observed fields: the columns a write
+    /// reads first, enough to build the new row and to tell an unchanged one by its digest.
+    /// `None`: the write reads whole rows.
+    fn head_columns() -> Option<Vec<<Self::Entity as EntityTrait>::Column>> {
+        None
+    }
+    /// A row read with only [`Tracked::head_columns`].
+    fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr>;
+    /// The stored digest of the observed fields, where the table keeps one.
+    fn digest(&self) -> Option<&[u8]> {
+        None
+    }
+    /// Records the digest of the observed fields, where the table keeps one.
+    fn set_digest(&mut self, _digest: Vec<u8>) {}
 }
 
 impl Tracked for cloud_account::Model {
@@ -64,6 +78,7 @@ impl Tracked for cloud_account::Model {
             C::RemovedAt,
             C::LastRunId,
             C::Provenance,
+            C::ObservedDigest,
         ]
     }
     fn key(&self) -> &str {
@@ -97,7 +112,27 @@ impl Tracked for cloud_account::Model {
             (C::Provenance, self.provenance.clone().into()),
         ])
     }
+    /// `account_model` reads only `first_seen_at` from the stored row.
+    fn head_columns() -> Option<Vec<cloud_account::Column>> {
+        Some(ACCOUNT_HEAD.to_vec())
+    }
+    fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        cloud_account::Model::from_columns(row, &ACCOUNT_HEAD)
+    }
+    fn digest(&self) -> Option<&[u8]> {
+        self.observed_digest.as_deref()
+    }
+    fn set_digest(&mut self, digest: Vec<u8>) {
+        self.observed_digest = Some(digest);
+    }
 }
+
+const ACCOUNT_HEAD: [cloud_account::Column; 4] = [
+    cloud_account::Column::Id,
+    cloud_account::Column::FirstSeenAt,
+    cloud_account::Column::RemovedAt,
+    cloud_account::Column::ObservedDigest,
+];
 
 impl Tracked for monitoring_endpoint::Model {
     type Entity = monitoring_endpoint::Entity;
@@ -164,6 +199,12 @@ impl Tracked for monitoring_endpoint::Model {
     fn bookkeeping(&self) -> Option<Vec<(monitoring_endpoint::Column, sea_orm::Value)>> {
         None
     }
+    /// Endpoints are read whole (`endpoint_model` keeps much of the stored row), so this
+    /// decodes every column.
+    fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        use sea_orm::FromQueryResult;
+        Self::from_query_result(row, "")
+    }
 }
 
 pub(super) fn account_model(
@@ -191,6 +232,7 @@ pub(super) fn account_model(
         removed_at: None,
         last_run_id: ctx.run_id,
         provenance: r.provenance,
+        observed_digest: None,
     }
 }
 
