@@ -1,5 +1,6 @@
 use crate::fixtures::{account, endpoint, run, t};
 use entity::enums::{AccountStatus, AssetType, ChangeKind};
+use entity::record::AccountRecord;
 use entity::testing::TestDb;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
 use entity::{StoreError, asset_change, cloud_account, monitoring_endpoint};
@@ -415,75 +416,68 @@ async fn awkward_json_round_trips_exactly(db: &TestDb) {
     assert_eq!(counts.unchanged, 1, "{counts:?}");
 }
 
+/// Sets one column of account `id` by hand, behind the write path's back.
+async fn set_by_hand(db: &TestDb, id: &str, column: cloud_account::Column, value: sea_orm::Value) {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    cloud_account::Entity::update_many()
+        .col_expr(column, Expr::value(value))
+        .filter(cloud_account::Column::Id.eq(id))
+        .exec(&db.conn)
+        .await
+        .expect("write by hand");
+}
+
+/// Writes `records` as a run of scope `o-test` at `minutes`.
+async fn write_run(db: &TestDb, minutes: i64, records: Vec<AccountRecord>) -> (i64, WriteCounts) {
+    let run_id = run(db, "o-test", t(minutes)).await;
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(run_id, t(minutes)), records)
+        .await
+        .expect("write");
+    (run_id, counts)
+}
+
+async fn stored_account(db: &TestDb, id: &str) -> cloud_account::Model {
+    cloud_account::Entity::find_by_id(id)
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("row exists")
+}
+
 /// An unchanged account is told by the digest of its observed fields: its stored record is
 /// not read back. Edited behind the write path's back (never done outside this test), the
 /// stored raw record stays as it is while the digest matches, and is compared, found
 /// changed and recorded once the digest does not.
 async fn unchanged_accounts_are_told_by_their_digest(db: &TestDb) {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, QueryFilter};
+    const ID: &str = "aws:111111111111";
     let record = account("111111111111", "o-test");
-    let first = run(db, "o-test", t(0)).await;
-    upsert_accounts(
-        &db.conn,
-        &WriteContext::run(first, t(0)),
-        vec![record.clone()],
-    )
-    .await
-    .expect("first write");
-    let stored = |db: &TestDb| {
-        let conn = db.conn.clone();
-        async move {
-            cloud_account::Entity::find_by_id("aws:111111111111")
-                .one(&conn)
-                .await
-                .expect("read")
-                .expect("row exists")
-        }
-    };
-    let digest = stored(db).await.observed_digest.expect("a digest is kept");
+    write_run(db, 0, vec![record.clone()]).await;
+    let digest = stored_account(db, ID)
+        .await
+        .observed_digest
+        .expect("a digest is kept");
     assert_eq!(digest.len(), 32, "SHA-256");
     let by_hand = json!({ "edited": "by hand" });
-    cloud_account::Entity::update_many()
-        .col_expr(cloud_account::Column::Raw, Expr::value(by_hand.clone()))
-        .filter(cloud_account::Column::Id.eq("aws:111111111111"))
-        .exec(&db.conn)
-        .await
-        .expect("edit by hand");
+    set_by_hand(db, ID, cloud_account::Column::Raw, by_hand.clone().into()).await;
 
-    let second = run(db, "o-test", t(15)).await;
-    let counts = upsert_accounts(
-        &db.conn,
-        &WriteContext::run(second, t(15)),
-        vec![record.clone()],
-    )
-    .await
-    .expect("second write");
+    let (second, counts) = write_run(db, 15, vec![record.clone()]).await;
     assert_eq!(counts.unchanged, 1, "{counts:?}");
-    let row = stored(db).await;
+    let row = stored_account(db, ID).await;
     assert_eq!(row.raw, by_hand, "the stored raw record was not read");
     assert_eq!(row.last_run_id, Some(second));
     assert_eq!(changes(db).await.len(), 1, "only the creation");
 
-    cloud_account::Entity::update_many()
-        .col_expr(
-            cloud_account::Column::ObservedDigest,
-            Expr::value(vec![0u8; 32]),
-        )
-        .filter(cloud_account::Column::Id.eq("aws:111111111111"))
-        .exec(&db.conn)
-        .await
-        .expect("a stale digest");
-    let third = run(db, "o-test", t(30)).await;
-    let counts = upsert_accounts(
-        &db.conn,
-        &WriteContext::run(third, t(30)),
-        vec![record.clone()],
+    set_by_hand(
+        db,
+        ID,
+        cloud_account::Column::ObservedDigest,
+        vec![0u8; 32].into(),
     )
-    .await
-    .expect("third write");
+    .await;
+    let (_, counts) = write_run(db, 30, vec![record.clone()]).await;
     assert_eq!(counts.updated, 1, "{counts:?}");
-    let row = stored(db).await;
+    let row = stored_account(db, ID).await;
     assert_eq!(row.raw, record.raw);
     assert_eq!(
         row.observed_digest,
@@ -502,30 +496,19 @@ async fn unchanged_accounts_are_told_by_their_digest(db: &TestDb) {
 /// Accounts written before digests were kept (a null digest) are compared whole on their
 /// next write, as before, and get a digest then, changed or not.
 async fn accounts_without_a_digest_are_compared_whole_and_get_one(db: &TestDb) {
-    use sea_orm::sea_query::Expr;
     let batch = vec![
         account("111111111111", "o-test"),
         account("222222222222", "o-test"),
     ];
-    let first = run(db, "o-test", t(0)).await;
-    upsert_accounts(&db.conn, &WriteContext::run(first, t(0)), batch.clone())
-        .await
-        .expect("first write");
-    cloud_account::Entity::update_many()
-        .col_expr(
-            cloud_account::Column::ObservedDigest,
-            Expr::value(None::<Vec<u8>>),
-        )
-        .exec(&db.conn)
-        .await
-        .expect("forget the digests");
+    write_run(db, 0, batch.clone()).await;
+    for record in &batch {
+        let column = cloud_account::Column::ObservedDigest;
+        set_by_hand(db, &record.id(), column, None::<Vec<u8>>.into()).await;
+    }
 
     let mut renamed = batch.clone();
     renamed[1].name = "renamed".into();
-    let second = run(db, "o-test", t(15)).await;
-    let counts = upsert_accounts(&db.conn, &WriteContext::run(second, t(15)), renamed.clone())
-        .await
-        .expect("second write");
+    let (second, counts) = write_run(db, 15, renamed.clone()).await;
     assert_eq!((counts.unchanged, counts.updated), (1, 1), "{counts:?}");
     let history = changes(db).await;
     assert_eq!(history.len(), 3);
@@ -539,13 +522,11 @@ async fn accounts_without_a_digest_are_compared_whole_and_get_one(db: &TestDb) {
         .all(&db.conn)
         .await
         .expect("read");
+    assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.observed_digest.is_some()), "{rows:?}");
     assert!(rows.iter().all(|r| r.last_run_id == Some(second)));
 
-    let third = run(db, "o-test", t(30)).await;
-    let counts = upsert_accounts(&db.conn, &WriteContext::run(third, t(30)), renamed)
-        .await
-        .expect("third write");
+    let (_, counts) = write_run(db, 30, renamed).await;
     assert_eq!(counts.unchanged, 2, "{counts:?}");
     assert_eq!(changes(db).await.len(), 3);
 }
