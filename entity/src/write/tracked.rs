@@ -309,3 +309,64 @@ pub(super) fn endpoint_model(
     }
     row
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enums::{AccountStatus, Provider};
+    use chrono::{DateTime, TimeZone, Utc};
+    use serde_json::Value;
+
+    fn record() -> AccountRecord {
+        AccountRecord {
+            provider: Provider::Gcp,
+            native_id: "proj-1".into(),
+            name: "now".into(),
+            org_path: "org/folder".into(),
+            ancestors: Vec::new(),
+            parent: Some("folders/1".into()),
+            status: AccountStatus::Active,
+            raw_status: Some("ACTIVE".into()),
+            region_residency: None,
+            tags: [("team".to_owned(), "web".to_owned())].into(),
+            raw: json!({ "projectId": "proj-1" }),
+            scope: "organizations/1".into(),
+            source: "gcp/1".into(),
+            provenance: json!({ "api": "projects.search" }),
+        }
+    }
+
+    /// Writes build an account from its stored head (`ACCOUNT_HEAD`), so `account_model`
+    /// must read nothing else of the stored row: a head and the whole row give the same
+    /// account.
+    #[test]
+    fn accounts_are_built_from_their_head_alone() {
+        let at = |hour| Utc.with_ymd_and_hms(2026, 11, 1, hour, 0, 0).single();
+        let earlier = WriteContext::run(1, at(1).expect("time"));
+        let mut whole = account_model(record(), &earlier, None);
+        whole.removed_at = at(2);
+        whole.observed_digest = Some(vec![1; 32]);
+        let head = cloud_account::Model {
+            provider: Provider::Aws,
+            native_id: String::new(),
+            name: String::new(),
+            org_path: String::new(),
+            ancestors: Value::Null,
+            parent: None,
+            status: AccountStatus::Suspended,
+            raw_status: None,
+            tags: Value::Null,
+            raw: Value::Null,
+            scope: String::new(),
+            source: String::new(),
+            last_seen_at: DateTime::UNIX_EPOCH,
+            last_run_id: None,
+            provenance: Value::Null,
+            ..whole.clone()
+        };
+        let now = WriteContext::run(2, at(3).expect("time"));
+        let from_whole = account_model(record(), &now, Some(&whole));
+        assert_eq!(from_whole.first_seen_at, whole.first_seen_at);
+        assert_eq!(from_whole, account_model(record(), &now, Some(&head)));
+    }
+}
