@@ -199,8 +199,8 @@ impl Tracked for monitoring_endpoint::Model {
     fn bookkeeping(&self) -> Option<Vec<(monitoring_endpoint::Column, sea_orm::Value)>> {
         None
     }
-    /// Endpoints are read whole (`endpoint_model` keeps much of the stored row), so this
-    /// decodes every column.
+    /// Endpoints keep no digest and are always read whole (`endpoint_model` keeps much of
+    /// the stored row), so the write never reads their heads; a whole row decodes all the same.
     fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
         use sea_orm::FromQueryResult;
         Self::from_query_result(row, "")
