@@ -168,13 +168,9 @@ where
     };
     while let Some(mut current) = ready.take() {
         if !current.deferred.is_empty() {
-            let ids: Vec<String> = current
-                .deferred
-                .iter()
-                .map(|m| m.key().to_owned())
-                .collect();
-            let stored = stored_rows::<M, _>(&txn, &ids, Read::Whole).await?;
             let deferred = std::mem::take(&mut current.deferred);
+            let ids: Vec<String> = deferred.iter().map(|m| m.key().to_owned()).collect();
+            let stored = stored_rows::<M, _>(&txn, &ids, Read::Whole).await?;
             let rest = plan(backend, ctx, deferred, &stored, Read::Whole)?;
             current.statements.extend(rest.statements);
             current.counts.add(rest.counts);
@@ -212,6 +208,13 @@ enum Read {
     Whole,
 }
 
+impl Read {
+    /// The head columns when this read is of heads only.
+    fn head_columns<M: Tracked>(self) -> Option<&'static [<M::Entity as EntityTrait>::Column]> {
+        M::head_columns().filter(|_| self == Read::Heads)
+    }
+}
+
 /// The stored rows with these keys, by key.
 async fn stored_rows<M, C>(
     txn: &C,
@@ -223,11 +226,11 @@ where
     C: ConnectionTrait,
 {
     let query = M::Entity::find().filter(M::id_column().is_in(ids.iter().cloned()));
-    let rows = match M::head_columns().filter(|_| read == Read::Heads) {
+    let rows = match read.head_columns::<M>() {
         Some(columns) => {
             let statement = query
                 .select_only()
-                .columns(columns)
+                .columns(columns.iter().copied())
                 .build(txn.get_database_backend());
             txn.query_all_raw(statement)
                 .await?
@@ -299,12 +302,13 @@ where
     let mut changes = Vec::new();
     let mut touched: Vec<Touched<M>> = Vec::new();
     let mut deferred = Vec::new();
-    let heads = read == Read::Heads && M::head_columns().is_some();
+    let heads = read.head_columns::<M>().is_some();
     for new in rows {
         let old = stored.get(new.key());
         let change = match old {
+            // `prepare` gave every new row of a table with heads its digest.
             Some(o) if heads => {
-                if o.is_removed() || o.digest().is_none() || o.digest() != new.digest() {
+                if o.is_removed() || o.digest() != new.digest() {
                     deferred.push(new);
                     continue;
                 }

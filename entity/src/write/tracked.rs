@@ -11,7 +11,7 @@ use serde_json::json;
 use std::borrow::Cow;
 
 /// What the write path needs to know about a table whose rows it upserts.
-pub(super) trait Tracked: Sized {
+pub(super) trait Tracked: Sized + sea_orm::FromQueryResult {
     type Entity: EntityTrait<Model = Self>;
     const ASSET: AssetType;
     fn id_column() -> <Self::Entity as EntityTrait>::Column;
@@ -31,11 +31,13 @@ pub(super) trait Tracked: Sized {
     /// For a table that keeps a digest of each row's observed fields: the columns a write
     /// reads first, enough to build the new row and to tell an unchanged one by its digest.
     /// `None`: the write reads whole rows.
-    fn head_columns() -> Option<Vec<<Self::Entity as EntityTrait>::Column>> {
+    fn head_columns() -> Option<&'static [<Self::Entity as EntityTrait>::Column]> {
         None
     }
-    /// A row read with only [`Tracked::head_columns`].
-    fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr>;
+    /// A row read with only [`Tracked::head_columns`] (a whole row where there are none).
+    fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        Self::from_query_result(row, "")
+    }
     /// The stored digest of the observed fields, where the table keeps one.
     fn digest(&self) -> Option<&[u8]> {
         None
@@ -113,8 +115,8 @@ impl Tracked for cloud_account::Model {
         ])
     }
     /// `account_model` reads only `first_seen_at` from the stored row.
-    fn head_columns() -> Option<Vec<cloud_account::Column>> {
-        Some(ACCOUNT_HEAD.to_vec())
+    fn head_columns() -> Option<&'static [cloud_account::Column]> {
+        Some(&ACCOUNT_HEAD)
     }
     fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
         cloud_account::Model::from_columns(row, &ACCOUNT_HEAD)
@@ -198,12 +200,6 @@ impl Tracked for monitoring_endpoint::Model {
     /// write, so there is no narrower update.
     fn bookkeeping(&self) -> Option<Vec<(monitoring_endpoint::Column, sea_orm::Value)>> {
         None
-    }
-    /// Endpoints keep no digest and are always read whole (`endpoint_model` keeps much of
-    /// the stored row), so the write never reads their heads; a whole row decodes all the same.
-    fn from_head(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
-        use sea_orm::FromQueryResult;
-        Self::from_query_result(row, "")
     }
 }
 
