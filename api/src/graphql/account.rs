@@ -3,9 +3,15 @@
 use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
+use super::row::PlainFields;
 use super::run::{SharedRun, load_run};
 use crate::error::{ApiError, ApiResult};
-use async_graphql::{Context, ID, InputObject, Json, Object};
+use async_graphql::parser::types::Field;
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{
+    Context, ContextSelectionSet, ID, InputObject, Json, Object, Positioned, ScalarType,
+    Value as GqlValue,
+};
 use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
@@ -124,6 +130,43 @@ impl CloudAccount {
             .data::<crate::backstage::Options>()
             .map_err(|_| ApiError::Internal)?;
         Ok(Json(crate::backstage::account_entity(options, &self.0)))
+    }
+}
+
+/// Every field but `history` (it waits on its loader, and takes arguments). Those not read
+/// off the row here resolve without the database: `lastRun` once per run and selection
+/// (the page primed its runs, [`super::run::prime_runs`]), the rest from the row.
+impl PlainFields for CloudAccount {
+    fn is_plain(name: &str) -> bool {
+        name != "history"
+    }
+
+    fn plain(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<GqlValue> {
+        let row = &self.0;
+        let text = |text: &str| GqlValue::String(text.to_owned());
+        let optional = |value: &Option<String>| value.as_deref().map_or(GqlValue::Null, text);
+        let time =
+            |at: &Option<DateTime<Utc>>| at.as_ref().map_or(GqlValue::Null, |at| at.to_value());
+        Some(match field.node.name.node.as_str() {
+            "__typename" => text("CloudAccount"),
+            "id" => encode(NodeType::CloudAccount, &row.id).to_value(),
+            "key" => text(&row.id),
+            "nativeId" => text(&row.native_id),
+            "provider" => enum_value(Provider::from(row.provider)),
+            "name" => text(&row.name),
+            "orgPath" => text(&row.org_path),
+            "parent" => optional(&row.parent),
+            "status" => enum_value(AccountStatus::from(row.status)),
+            "rawStatus" => optional(&row.raw_status),
+            "regionResidency" => optional(&row.region_residency),
+            "scope" => text(&row.scope),
+            "source" => text(&row.source),
+            "firstSeenAt" => row.first_seen_at.to_value(),
+            "lastSeenAt" => row.last_seen_at.to_value(),
+            "removedAt" => time(&row.removed_at),
+            "lastRun" => return super::run::resolved_run(ctx, field, row.last_run_id),
+            _ => return None,
+        })
     }
 }
 

@@ -17,6 +17,7 @@ mod mutation;
 mod node;
 pub mod page;
 mod query;
+mod row;
 mod run;
 mod summary;
 

@@ -332,7 +332,7 @@ macro_rules! connection {
         pub struct $edge {
             /// Opaque; pass it as `after` or `before`.
             pub cursor: String,
-            pub node: $node,
+            pub node: $crate::graphql::row::Row<$node>,
         }
 
         pub struct $connection {
@@ -349,8 +349,8 @@ macro_rules! connection {
             }
 
             /// The nodes of `edges`, for clients that do not need cursors.
-            async fn nodes(&self) -> Vec<&$node> {
-                self.edges.iter().map(|e| &e.node).collect()
+            async fn nodes(&self) -> $crate::graphql::row::Rows<'_, $node> {
+                $crate::graphql::row::Rows(self.edges.iter().map(|e| &e.node).collect())
             }
 
             async fn page_info(
@@ -391,7 +391,7 @@ macro_rules! connection {
                     .into_iter()
                     .map(|row| $edge {
                         cursor: $crate::graphql::page::encode_cursor(&key_of(&row)),
-                        node: <$node>::from(row),
+                        node: $crate::graphql::row::Row(<$node>::from(row)),
                     })
                     .collect();
                 Self {
