@@ -5,6 +5,7 @@
 mod account;
 mod asset;
 mod common;
+mod documents;
 mod endpoint;
 mod endpoint_input;
 mod enums;
@@ -30,6 +31,7 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
+use documents::Documents;
 use limits::{DocumentLimits, Limits};
 pub use mutation::Mutation;
 pub use query::Query;
@@ -54,6 +56,7 @@ pub struct Service {
     limits: DocumentLimits,
     metrics: Arc<Metrics>,
     runs: Arc<FinishedRuns>,
+    documents: Arc<Documents>,
 }
 
 impl Service {
@@ -64,7 +67,7 @@ impl Service {
         let mut request = request.data(RequestRuns::new(self.db.clone(), self.runs.clone()));
         let requested = request.operation_name.clone();
         // The parsed document stays in the request: the schema does not parse it again.
-        let checked = request.parsed_query().and_then(|document| {
+        let checked = self.documents.parse(&mut request).and_then(|document| {
             self.limits.check(document)?;
             Ok(self
                 .metrics
@@ -117,6 +120,7 @@ pub fn build(
         },
         metrics,
         runs: Arc::default(),
+        documents: Arc::default(),
     }
 }
 
