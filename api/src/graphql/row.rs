@@ -244,6 +244,23 @@ mod tests {
             assert!(response.errors.is_empty(), "{query}: {:?}", response.errors);
             assert_eq!(PLAIN_ROWS.get() - before, plain_rows, "{query}");
         }
+        // Built directly or by async-graphql (through a fragment), a page reads the same.
+        let selection = "__typename id key name status parent removedAt lastRun { id status }";
+        let data = |query: String| {
+            let service = &service;
+            async move {
+                let response = service.execute(async_graphql::Request::new(query)).await;
+                assert!(response.errors.is_empty(), "{:?}", response.errors);
+                response.data.into_json().expect("json")
+            }
+        };
+        let direct = data(format!("{{ accounts {{ nodes {{ {selection} }} }} }}")).await;
+        let by_fragment = data(format!(
+            "{{ accounts {{ nodes {{ ... on CloudAccount {{ {selection} }} }} }} }}"
+        ))
+        .await;
+        assert_eq!(direct["accounts"]["nodes"][1]["__typename"], "CloudAccount");
+        assert_eq!(direct, by_fragment);
         db.finish().await;
     }
 }
