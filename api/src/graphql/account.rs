@@ -3,7 +3,7 @@
 use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
-use super::row::PlainFields;
+use super::row::{PageValues, PlainFields};
 use super::run::{SharedRun, load_run};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::parser::types::Field;
@@ -141,7 +141,12 @@ impl PlainFields for CloudAccount {
         name != "history"
     }
 
-    fn plain(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> Option<GqlValue> {
+    fn plain(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+        page: &mut PageValues,
+    ) -> Option<GqlValue> {
         let row = &self.0;
         let text = |text: &str| GqlValue::String(text.to_owned());
         let optional = |value: &Option<String>| value.as_deref().map_or(GqlValue::Null, text);
@@ -164,7 +169,7 @@ impl PlainFields for CloudAccount {
             "firstSeenAt" => row.first_seen_at.to_value(),
             "lastSeenAt" => row.last_seen_at.to_value(),
             "removedAt" => time(&row.removed_at),
-            "lastRun" => return super::run::resolved_run(ctx, field, row.last_run_id),
+            "lastRun" => return super::run::resolved_run(ctx, field, row.last_run_id, page),
             _ => return None,
         })
     }

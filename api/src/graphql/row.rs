@@ -31,9 +31,40 @@ pub trait PlainFields: ContainerType {
     }
 
     /// The value of plain field `field` (its selection set included), or `None` to resolve
-    /// it through the type's own resolver.
-    fn plain(&self, _ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> Option<Value> {
+    /// it through the type's own resolver. `page` holds values the page's rows share.
+    fn plain(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+        _page: &mut PageValues,
+    ) -> Option<Value> {
         None
+    }
+}
+
+/// Values the rows of one page share, by the selection that resolved them and a key (a
+/// page's rows name the same one or two runs): a row finds its copy here, by a short scan,
+/// instead of in the request's map behind a lock and a SipHash.
+#[derive(Default)]
+pub struct PageValues(Vec<(usize, i64, Value)>);
+
+impl PageValues {
+    /// The value for `field` and `key`, from the page if a row before kept it, else from
+    /// `value` (kept for the rows after when there is one).
+    pub fn get_or_insert_with(
+        &mut self,
+        field: &Positioned<Field>,
+        key: i64,
+        value: impl FnOnce() -> Option<Value>,
+    ) -> Option<Value> {
+        // The selection's address is its identity, as for the request's runs.
+        let at = std::ptr::from_ref(field) as usize;
+        if let Some((_, _, kept)) = self.0.iter().find(|(f, k, _)| *f == at && *k == key) {
+            return Some(kept.clone());
+        }
+        let value = value()?;
+        self.0.push((at, key, value.clone()));
+        Some(value)
     }
 }
 
@@ -75,10 +106,11 @@ impl<T: PlainFields> Row<T> {
         &self,
         ctx: &ContextSelectionSet<'_>,
         fields: &[&Positioned<Field>],
+        page: &mut PageValues,
     ) -> Value {
         let mut values = IndexMap::with_capacity(fields.len());
         for field in fields {
-            let value = match self.0.plain(ctx, field) {
+            let value = match self.0.plain(ctx, field, page) {
                 Some(value) => value,
                 // Boxed: inline, the type's resolver future (the size of its largest field's)
                 // made every row's future that large.
@@ -117,7 +149,9 @@ impl<T: PlainFields> OutputType for Row<T> {
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         match Self::plain_selection(ctx) {
-            Some(fields) => Ok(self.resolve_plain(ctx, &fields).await),
+            Some(fields) => Ok(self
+                .resolve_plain(ctx, &fields, &mut PageValues::default())
+                .await),
             None => Box::pin(self.0.resolve(ctx, field)).await,
         }
     }
@@ -146,8 +180,12 @@ impl<T: PlainFields> OutputType for Rows<'_, T> {
             return resolve_list(ctx, field, self.0.iter().copied(), Some(self.0.len())).await;
         };
         let mut rows = Vec::with_capacity(self.0.len());
+        let mut page = PageValues::default();
         for (index, row) in self.0.iter().enumerate() {
-            rows.push(row.resolve_plain(&ctx.with_index(index), &fields).await);
+            rows.push(
+                row.resolve_plain(&ctx.with_index(index), &fields, &mut page)
+                    .await,
+            );
         }
         Ok(Value::List(rows))
     }

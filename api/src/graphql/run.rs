@@ -6,6 +6,7 @@
 
 use super::enums::RunStatus;
 use super::id::{NodeType, encode};
+use super::row::PageValues;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::parser::types::Field;
@@ -207,19 +208,22 @@ pub async fn load_run(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<Sh
         .map(|run| SharedRun(Shared::Run(CollectorRun(run)))))
 }
 
-/// A row's run field as this selection already resolved it in this request (`Null` for a
-/// row without a run), or `None` when it has not yet: for [`super::row::Row`], which then
-/// resolves the field through [`load_run`].
+/// A row's run field as this selection already resolved it in this page or request (`Null`
+/// for a row without a run), or `None` when it has not yet: for [`super::row::Row`], which
+/// then resolves the field through [`load_run`].
 pub fn resolved_run(
     ctx: &ContextSelectionSet<'_>,
     field: &Positioned<Field>,
     id: Option<i64>,
+    page: &mut PageValues,
 ) -> Option<Value> {
     let Some(id) = id else {
         return Some(Value::Null);
     };
-    let value = ctx.data::<RequestRuns>().ok()?.resolved(field, id)?;
-    Some(Value::clone(&value))
+    page.get_or_insert_with(field, id, || {
+        let value = ctx.data::<RequestRuns>().ok()?.resolved(field, id)?;
+        Some(Value::clone(&value))
+    })
 }
 
 /// A run as the value of a row's field (`lastRun`, `run`). A page of 100 accounts names one

@@ -237,6 +237,31 @@ async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
             "{native}"
         );
     }
+    // Without the fragment the page's rows are built directly and share their runs' values
+    // within the page: still each row its own run, each selection its own fields.
+    let page = data(
+        &app,
+        "{ accounts(first: 20) { nodes { nativeId a: lastRun { startedAt } \
+         b: lastRun { collector status } } } }",
+        json!({}),
+    )
+    .await;
+    let nodes = page["accounts"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 9);
+    for node in nodes {
+        let native = node["nativeId"].as_str().expect("native id");
+        let run = run_at(native[..1].parse().expect("batch digit"));
+        assert_eq!(
+            node["a"],
+            json!({ "startedAt": run["startedAt"] }),
+            "{native}"
+        );
+        assert_eq!(
+            node["b"],
+            json!({ "collector": run["collector"], "status": run["status"] }),
+            "{native}"
+        );
+    }
 }
 
 /// Finished runs are kept across requests (`FinishedRuns`): a page whose runs have all
