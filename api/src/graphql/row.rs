@@ -22,10 +22,11 @@ use std::borrow::Cow;
 
 /// An object type some of whose fields can be read straight off the object.
 pub trait PlainFields: ContainerType {
-    /// Whether field `name` is plain: it takes no arguments, has no guard, cannot fail and
-    /// is either read off the row ([`PlainFields::plain`] gives its value) or resolves
-    /// without waiting on the database (it may then go through the type's resolver, one
-    /// field at a time). Nothing is plain unless a type says so.
+    /// Whether field `name` is plain: it takes no arguments, has no guard, and is either read
+    /// off the row ([`PlainFields::plain`] gives its value, which cannot fail) or resolves
+    /// without waiting on the database (it then goes through the type's resolver, one field
+    /// at a time, its error handled as async-graphql handles it). Nothing is plain unless a
+    /// type says so.
     fn is_plain(_name: &str) -> bool {
         false
     }
