@@ -215,16 +215,7 @@ async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
         let native = node["nativeId"].as_str().expect("native id");
         let batch: i64 = native[..1].parse().expect("batch digit");
         let run = run_at(batch);
-        assert_eq!(
-            node["a"],
-            json!({ "startedAt": run["startedAt"] }),
-            "{native}"
-        );
-        assert_eq!(
-            node["b"],
-            json!({ "collector": run["collector"], "status": run["status"] }),
-            "{native}"
-        );
+        aliased_runs_are_their_own(node, &run, native);
         assert_eq!(
             node["lastRun"],
             json!({ "id": run["id"], "startedAt": run["startedAt"] }),
@@ -251,17 +242,22 @@ async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
     for node in nodes {
         let native = node["nativeId"].as_str().expect("native id");
         let run = run_at(native[..1].parse().expect("batch digit"));
-        assert_eq!(
-            node["a"],
-            json!({ "startedAt": run["startedAt"] }),
-            "{native}"
-        );
-        assert_eq!(
-            node["b"],
-            json!({ "collector": run["collector"], "status": run["status"] }),
-            "{native}"
-        );
+        aliased_runs_are_their_own(node, &run, native);
     }
+}
+
+/// A node's two aliased `lastRun` selections (`a`, `b`) each hold their own fields of its run.
+fn aliased_runs_are_their_own(node: &Value, run: &Value, native: &str) {
+    assert_eq!(
+        node["a"],
+        json!({ "startedAt": run["startedAt"] }),
+        "{native}"
+    );
+    assert_eq!(
+        node["b"],
+        json!({ "collector": run["collector"], "status": run["status"] }),
+        "{native}"
+    );
 }
 
 /// Finished runs are kept across requests (`FinishedRuns`): a page whose runs have all
