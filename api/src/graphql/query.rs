@@ -14,7 +14,10 @@ use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{cloud_account, collector_run, monitoring_endpoint};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, QueryResult};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryResult,
+    QueryTrait,
+};
 
 connection!(CloudAccount, CloudAccountConnection, CloudAccountEdge);
 connection!(
@@ -94,7 +97,19 @@ impl Query {
             Some(at) => Ok(entity::as_of::account(db(ctx)?, &key, at)
                 .await?
                 .map(CloudAccount)),
-            None => account_by_key(db(ctx)?, &key).await,
+            None => {
+                let columns = super::account::lookup_columns(ctx);
+                let db = db(ctx)?;
+                let statement = super::account::select_columns(&columns)
+                    .filter(cloud_account::Column::Id.eq(key))
+                    .build(db.get_database_backend());
+                Ok(match db.query_one_raw(statement).await? {
+                    Some(row) => Some(CloudAccount(cloud_account::Model::from_columns(
+                        &row, &columns,
+                    )?)),
+                    None => None,
+                })
+            }
         }
     }
 

@@ -495,7 +495,8 @@ async fn large_columns_are_read_when_a_field_needs_them(db: &TestDb) {
 
 /// A page reads only the columns its nodes' fields need and leaves the rest blank: every
 /// field of `CloudAccount` (as the schema lists them, so a field added later is covered)
-/// must read the same through a page as through the whole row of `account`.
+/// must read the same through a page and through `account` (which reads only its fields'
+/// columns too) as through the whole row `node` reads.
 async fn every_account_field_reads_the_same_in_a_page_as_alone(db: &TestDb) {
     let mut record = account(Provider::Aws, "a01", "Payments", "o/r/Prod");
     record.tags.insert("team".into(), "pay".into());
@@ -529,19 +530,45 @@ async fn every_account_field_reads_the_same_in_a_page_as_alone(db: &TestDb) {
         "history" => "history { nodes { kind fields { field old new } } }".to_owned(),
         other => other.to_owned(),
     };
+    let id = data(
+        &app,
+        r#"{ account(provider: AWS, nativeId: "a01") { id } }"#,
+        Value::Null,
+    )
+    .await;
+    let id = id["account"]["id"].as_str().expect("id").to_owned();
     for field in fields.iter().filter_map(|f| f["name"].as_str()) {
         let selected = selection(field);
+        // `node` reads the whole row; pages and `account` read only the columns their
+        // fields need.
         let alone = data(
+            &app,
+            &format!(r#"{{ node(id: "{id}") {{ ... on CloudAccount {{ {selected} }} }} }}"#),
+            Value::Null,
+        )
+        .await;
+        let alone = &alone["node"][field];
+        assert!(
+            !alone.is_null(),
+            "{field} is null on the whole row: pick data that shows it"
+        );
+        let lookup = data(
             &app,
             &format!(r#"{{ account(provider: AWS, nativeId: "a01") {{ {selected} }} }}"#),
             Value::Null,
         )
         .await;
-        let alone = &alone["account"][field];
-        assert!(
-            !alone.is_null(),
-            "{field} is null on the whole row: pick data that shows it"
-        );
+        assert_eq!(&lookup["account"][field], alone, "account {{ {selected} }}");
+        let lookup = data(
+            &app,
+            &format!(
+                r#"{{ account(provider: AWS, nativeId: "a01") {{ ...F }} }}
+                   fragment F on CloudAccount {{ x: {selected} }}"#
+            ),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(&lookup["account"]["x"], alone, "account {{ ...F }}");
         for query in [
             format!("{{ accounts({ALL}) {{ nodes {{ {selected} }} }} }}"),
             format!("{{ accounts({ALL}) {{ edges {{ node {{ x: {selected} }} }} }} }}"),
