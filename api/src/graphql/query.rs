@@ -99,16 +99,7 @@ impl Query {
                 .map(CloudAccount)),
             None => {
                 let columns = super::account::lookup_columns(ctx);
-                let db = db(ctx)?;
-                let statement = super::account::select_columns(&columns)
-                    .filter(cloud_account::Column::Id.eq(key))
-                    .build(db.get_database_backend());
-                Ok(match db.query_one_raw(statement).await? {
-                    Some(row) => Some(CloudAccount(cloud_account::Model::from_columns(
-                        &row, &columns,
-                    )?)),
-                    None => None,
-                })
+                account_columns_by_key(db(ctx)?, &key, &columns).await
             }
         }
     }
@@ -321,6 +312,24 @@ async fn account_by_key(db: &DatabaseConnection, key: &str) -> ApiResult<Option<
         .one(db)
         .await?
         .map(CloudAccount))
+}
+
+/// The account with `key` holding only `columns`, the rest blank (see
+/// [`cloud_account::Model::from_columns`]).
+async fn account_columns_by_key(
+    db: &DatabaseConnection,
+    key: &str,
+    columns: &[cloud_account::Column],
+) -> ApiResult<Option<CloudAccount>> {
+    let statement = super::account::select_columns(columns)
+        .filter(cloud_account::Column::Id.eq(key))
+        .build(db.get_database_backend());
+    Ok(match db.query_one_raw(statement).await? {
+        Some(row) => Some(CloudAccount(cloud_account::Model::from_columns(
+            &row, columns,
+        )?)),
+        None => None,
+    })
 }
 
 async fn endpoint_by_key(
