@@ -217,6 +217,14 @@ pub fn lookup_columns(ctx: &Context<'_>) -> Vec<C> {
     columns_for(ctx.field().selection_set().map(|field| field.name()))
 }
 
+/// The columns a page of assets (`lookup`) reads for its accounts: what the fields its nodes
+/// ask for outside fragments on `MonitoringEndpoint` read. The Backstage entity pages ask
+/// for both members' fields on every view; taking every fragment, an endpoint's `url` would
+/// make each account read its whole row.
+pub fn union_page_columns(ctx: &Context<'_>) -> Vec<C> {
+    columns_for(super::page::union_node_fields(ctx, "MonitoringEndpoint"))
+}
+
 /// The key and the columns the fields named read, in table order; every column when one of
 /// them reads the whole row.
 fn columns_for<'a>(fields: impl IntoIterator<Item = &'a str>) -> Vec<C> {

@@ -13,7 +13,9 @@ use entity::enums::Provider;
 use entity::record::account_id;
 use entity::{cloud_account, monitoring_endpoint};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryResult,
+};
 
 connection!(Asset, AssetConnection, AssetEdge);
 
@@ -38,13 +40,15 @@ enum Selection {
     Endpoints(Condition),
 }
 
-/// Reads one page of what `annotation` names.
+/// Reads one page of what `annotation` names; accounts with only `account_columns` (see
+/// [`cloud_account::Model::from_columns`]).
 pub async fn lookup(
     db: &DatabaseConnection,
     annotation: &AnnotationInput,
     include_removed: bool,
     args: &PageArgs,
     max_page_size: u64,
+    account_columns: &[cloud_account::Column],
 ) -> ApiResult<AssetConnection> {
     match select(annotation, db.get_database_backend())? {
         Selection::Accounts(mut cond) => {
@@ -56,8 +60,9 @@ pub async fn lookup(
                 ascending: true,
                 parse: text_key,
             };
-            let select = cloud_account::Entity::find().filter(cond);
-            let decode = whole::<cloud_account::Entity>;
+            let select = super::account::select_columns(account_columns).filter(cond);
+            let decode =
+                |row: &QueryResult| cloud_account::Model::from_columns(row, account_columns);
             let page = fetch(
                 db,
                 select,

@@ -3,7 +3,8 @@
 //! page deep in the table costs what the first page costs.
 
 use crate::error::{ApiError, ApiResult};
-use async_graphql::{Context, SimpleObject};
+use async_graphql::parser::types::{Field, FragmentDefinition, Selection, SelectionSet};
+use async_graphql::{Context, Name, Positioned, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Alias, Expr, Query};
@@ -11,6 +12,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement,
 };
+use std::collections::HashMap;
 
 use super::limits::DEFAULT_PAGE_SIZE;
 
@@ -129,6 +131,74 @@ pub fn node_fields<'a>(ctx: &'a Context<'_>) -> Vec<&'a str> {
         names.extend(node.selection_set().map(|field| field.name()));
     }
     names
+}
+
+/// The names of the fields the nodes of a page of a union ask for that reach members other
+/// than `other`: fields outside fragments, and fields in fragments (inline or named, at any
+/// depth) unless their type condition is `other`. Unlike [`node_fields`], which takes every
+/// fragment, this lets a mixed page leave one member's fields out of the other's columns.
+pub fn union_node_fields<'a>(ctx: &'a Context<'_>, other: &str) -> Vec<&'a str> {
+    union_fields_of(&ctx.item.node, &ctx.query_env.fragments, other)
+}
+
+/// [`union_node_fields`] of the connection field `connection`.
+fn union_fields_of<'a>(
+    connection: &'a Field,
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    other: &str,
+) -> Vec<&'a str> {
+    let all = |_: Option<&str>| true;
+    let not_other = |on: Option<&str>| on != Some(other);
+    let mut names = Vec::new();
+    for field in selected(&connection.selection_set.node, fragments, &all) {
+        let nodes = match field.name.node.as_str() {
+            "nodes" => vec![field],
+            "edges" => selected(&field.selection_set.node, fragments, &all)
+                .into_iter()
+                .filter(|f| f.name.node == "node")
+                .collect(),
+            _ => continue,
+        };
+        for node in nodes {
+            names.extend(
+                selected(&node.selection_set.node, fragments, &not_other)
+                    .into_iter()
+                    .map(|f| f.name.node.as_str()),
+            );
+        }
+    }
+    names
+}
+
+/// The fields of `set`, with those of the fragments whose type condition `keep` accepts.
+fn selected<'a>(
+    set: &'a SelectionSet,
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    keep: &dyn Fn(Option<&str>) -> bool,
+) -> Vec<&'a Field> {
+    let mut fields = Vec::new();
+    let mut pending = vec![set];
+    while let Some(set) = pending.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => fields.push(&field.node),
+                Selection::InlineFragment(fragment) => {
+                    let on = fragment.node.type_condition.as_ref();
+                    if keep(on.map(|on| on.node.on.node.as_str())) {
+                        pending.push(&fragment.node.selection_set.node);
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = fragments.get(&spread.node.fragment_name.node)
+                        && keep(Some(fragment.node.type_condition.node.on.node.as_str()))
+                    {
+                        pending.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    fields
 }
 
 /// One page of rows in list order, its page info (the far side of the starting cursor left
@@ -409,6 +479,60 @@ pub(crate) use connection;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+
+    /// The names `union_node_fields` gives for the first field of `document`'s operation.
+    fn union_fields(document: &ExecutableDocument, other: &str) -> Vec<String> {
+        let operation = match &document.operations {
+            DocumentOperations::Single(operation) => operation,
+            DocumentOperations::Multiple(named) => named.values().next().expect("an operation"),
+        };
+        let Selection::Field(connection) = &operation.node.selection_set.node.items[0].node else {
+            panic!("a field first");
+        };
+        let mut names: Vec<String> = union_fields_of(&connection.node, &document.fragments, other)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn a_union_page_leaves_the_other_members_fragments_out() {
+        let backstage = async_graphql::parser::parse_query(include_str!(
+            "../../../deploy/backstage/operations/assets-by-annotation.graphql"
+        ))
+        .expect("the Backstage operation parses");
+        assert_eq!(
+            union_fields(&backstage, "MonitoringEndpoint"),
+            [
+                "__typename",
+                "ancestors",
+                "key",
+                "lastSeenAt",
+                "name",
+                "nativeId",
+                "orgPath",
+                "provider",
+                "removedAt",
+                "status",
+                "tags"
+            ]
+        );
+        let named = async_graphql::parser::parse_query(
+            "{ lookup { edges { node { ...A ...E ... { __typename } } } totalCount } }
+             fragment A on CloudAccount { raw ... on CloudAccount { name } }
+             fragment E on MonitoringEndpoint { url }",
+        )
+        .expect("parses");
+        assert_eq!(
+            union_fields(&named, "MonitoringEndpoint"),
+            ["__typename", "name", "raw"]
+        );
+        assert_eq!(union_fields(&named, "CloudAccount"), ["__typename", "url"]);
+    }
 
     fn args(first: Option<i32>, last: Option<i32>) -> PageArgs {
         PageArgs {

@@ -250,6 +250,7 @@ impl Query {
             include_removed,
             &args,
             max_page(ctx)?,
+            &super::account::union_page_columns(ctx),
         )
         .await
     }

@@ -495,8 +495,8 @@ async fn large_columns_are_read_when_a_field_needs_them(db: &TestDb) {
 
 /// A page reads only the columns its nodes' fields need and leaves the rest blank: every
 /// field of `CloudAccount` (as the schema lists them, so a field added later is covered)
-/// must read the same through a page and through `account` (which reads only its fields'
-/// columns too) as through the whole row `node` reads.
+/// must read the same through a page, through `account` and through `lookup` (which read
+/// only their fields' columns too) as through the whole row `node` reads.
 async fn every_account_field_reads_the_same_in_a_page_as_alone(db: &TestDb) {
     let mut record = account(Provider::Aws, "a01", "Payments", "o/r/Prod");
     record.tags.insert("team".into(), "pay".into());
@@ -569,6 +569,35 @@ async fn every_account_field_reads_the_same_in_a_page_as_alone(db: &TestDb) {
         )
         .await;
         assert_eq!(&lookup["account"]["x"], alone, "account {{ ...F }}");
+        // `lookup` reads its accounts' columns for the fields outside endpoint fragments.
+        const ANNOTATION: &str = r#"annotation: { key: "asset-inventory/id", value: "aws:a01" }"#;
+        let lookup = data(
+            &app,
+            &format!(
+                "{{ lookup({ANNOTATION}) {{ nodes {{ ... on CloudAccount {{ {selected} }} \
+                 ... on MonitoringEndpoint {{ url }} }} }} }}"
+            ),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            &lookup["lookup"]["nodes"][0][field], alone,
+            "lookup {selected}"
+        );
+        let lookup = data(
+            &app,
+            &format!(
+                "{{ lookup({ANNOTATION}) {{ edges {{ node {{ ...F ...E }} }} }} }} \
+                 fragment F on CloudAccount {{ x: {selected} }} \
+                 fragment E on MonitoringEndpoint {{ x: url }}"
+            ),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            &lookup["lookup"]["edges"][0]["node"]["x"], alone,
+            "lookup edges {selected}"
+        );
         for query in [
             format!("{{ accounts({ALL}) {{ nodes {{ {selected} }} }} }}"),
             format!("{{ accounts({ALL}) {{ edges {{ node {{ x: {selected} }} }} }} }}"),
