@@ -213,7 +213,7 @@ pub fn page_columns(ctx: &Context<'_>) -> Vec<C> {
 /// The columns `account(...)` reads for the fields asked of it (fragments included). Bench
 /// q2 asks seven fields of one account: reading the whole row parsed its kilobyte `raw`
 /// record, hierarchy and provenance into JSON trees on every request only to drop them.
-pub fn lookup_columns(ctx: &Context<'_>) -> Vec<C> {
+pub fn selection_columns(ctx: &Context<'_>) -> Vec<C> {
     columns_for(ctx.field().selection_set().map(|field| field.name()))
 }
 
@@ -221,7 +221,7 @@ pub fn lookup_columns(ctx: &Context<'_>) -> Vec<C> {
 /// ask for outside fragments on `MonitoringEndpoint` read. The Backstage entity pages ask
 /// for both members' fields on every view; taking every fragment, an endpoint's `url` would
 /// make each account read its whole row.
-pub fn union_page_columns(ctx: &Context<'_>) -> Vec<C> {
+pub fn asset_page_columns(ctx: &Context<'_>) -> Vec<C> {
     columns_for(super::page::union_node_fields(ctx, "MonitoringEndpoint"))
 }
 

@@ -123,32 +123,26 @@ pub struct PageInfo {
 /// `nodes` or `edges { node }`, fragments included): what a page reads beyond its rows. A
 /// name may come more than once.
 pub fn node_fields<'a>(ctx: &'a Context<'_>) -> Vec<&'a str> {
-    let look = ctx.look_ahead();
-    let mut nodes = look.field("nodes").selection_fields();
-    nodes.extend(look.field("edges").field("node").selection_fields());
-    let mut names = Vec::new();
-    for node in &nodes {
-        names.extend(node.selection_set().map(|field| field.name()));
-    }
-    names
+    fields_of_nodes(&ctx.item.node, &ctx.query_env.fragments, &|_| true)
 }
 
-/// The names of the fields the nodes of a page of a union ask for that reach members other
-/// than `other`: fields outside fragments, and fields in fragments (inline or named, at any
-/// depth) unless their type condition is `other`. Unlike [`node_fields`], which takes every
-/// fragment, this lets a mixed page leave one member's fields out of the other's columns.
+/// [`node_fields`] of a page of a union, for its members other than `other`: fragments
+/// whose type condition is `other` are left out, so a mixed page's fields for one member
+/// don't widen what it reads for the other.
 pub fn union_node_fields<'a>(ctx: &'a Context<'_>, other: &str) -> Vec<&'a str> {
-    union_fields_of(&ctx.item.node, &ctx.query_env.fragments, other)
+    fields_of_nodes(&ctx.item.node, &ctx.query_env.fragments, &|on| {
+        on != Some(other)
+    })
 }
 
-/// [`union_node_fields`] of the connection field `connection`.
-fn union_fields_of<'a>(
+/// The names of the fields the nodes of `connection` ask for, outside fragments and in
+/// those (inline or named, at any depth) whose type condition `keep` accepts.
+fn fields_of_nodes<'a>(
     connection: &'a Field,
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
-    other: &str,
+    keep: &dyn Fn(Option<&str>) -> bool,
 ) -> Vec<&'a str> {
     let all = |_: Option<&str>| true;
-    let not_other = |on: Option<&str>| on != Some(other);
     let mut names = Vec::new();
     for field in selected(&connection.selection_set.node, fragments, &all) {
         let nodes = match field.name.node.as_str() {
@@ -161,7 +155,7 @@ fn union_fields_of<'a>(
         };
         for node in nodes {
             names.extend(
-                selected(&node.selection_set.node, fragments, &not_other)
+                selected(&node.selection_set.node, fragments, keep)
                     .into_iter()
                     .map(|f| f.name.node.as_str()),
             );
@@ -490,7 +484,8 @@ mod tests {
         let Selection::Field(connection) = &operation.node.selection_set.node.items[0].node else {
             panic!("a field first");
         };
-        let mut names: Vec<String> = union_fields_of(&connection.node, &document.fragments, other)
+        let keep = |on: Option<&str>| on != Some(other);
+        let mut names: Vec<String> = fields_of_nodes(&connection.node, &document.fragments, &keep)
             .into_iter()
             .map(str::to_owned)
             .collect();

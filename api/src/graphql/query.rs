@@ -98,7 +98,7 @@ impl Query {
                 .await?
                 .map(CloudAccount)),
             None => {
-                let columns = super::account::lookup_columns(ctx);
+                let columns = super::account::selection_columns(ctx);
                 account_columns_by_key(db(ctx)?, &key, &columns).await
             }
         }
@@ -250,7 +250,7 @@ impl Query {
             include_removed,
             &args,
             max_page(ctx)?,
-            &super::account::union_page_columns(ctx),
+            &super::account::asset_page_columns(ctx),
         )
         .await
     }
