@@ -56,25 +56,28 @@ impl AssetChange {
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
-    /// The fields that changed, by name.
-    async fn fields(&self) -> Vec<FieldChange> {
+    /// The fields that changed, by name. A creation lists every observed field it wrote.
+    async fn fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldChange>> {
         let JsonValue::Object(fields) = &self.0.changes else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
+        if self.0.kind == entity::enums::ChangeKind::Created && fields.is_empty() {
+            return created_fields(ctx, &self.0).await;
+        }
         let value = |change: &JsonValue, side: &str| {
             change
                 .get(side)
                 .filter(|v| !v.is_null())
                 .map(|v| Json(v.clone()))
         };
-        fields
+        Ok(fields
             .iter()
             .map(|(field, change)| FieldChange {
                 field: field.clone(),
                 old: value(change, "old"),
                 new: value(change, "new"),
             })
-            .collect()
+            .collect())
     }
     /// The person or token that made a manual change (`token:alice`, an OIDC subject).
     async fn actor(&self) -> Option<&str> {
@@ -214,6 +217,78 @@ fn ranked(
          WHERE \"position\" <= {limit} ORDER BY \"asset_id\", \"id\" DESC"
     );
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A creation change, for [`CreationLoader`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CreationKey {
+    pub asset: AssetType,
+    pub asset_id: String,
+    pub change_id: i64,
+}
+
+/// Batches what creation changes wrote (`entity::as_of::created_fields`): a page of changes
+/// rebuilds its creations in two queries per asset type, not two per creation.
+pub struct CreationLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<CreationKey> for CreationLoader {
+    type Value = Vec<(String, JsonValue)>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[CreationKey],
+    ) -> Result<HashMap<CreationKey, Self::Value>, Self::Error> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for asset in [AssetType::CloudAccount, AssetType::MonitoringEndpoint] {
+            let created: Vec<(i64, String)> = keys
+                .iter()
+                .filter(|key| key.asset == asset)
+                .map(|key| (key.change_id, key.asset_id.clone()))
+                .collect();
+            if created.is_empty() {
+                continue;
+            }
+            let mut fields = entity::as_of::created_fields(&self.db, asset, &created).await?;
+            for (change_id, asset_id) in created {
+                if let Some(written) = fields.remove(&change_id) {
+                    let key = CreationKey {
+                        asset,
+                        asset_id,
+                        change_id,
+                    };
+                    found.insert(key, written);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The fields a creation that lists none wrote, each as a change from nothing.
+async fn created_fields(
+    ctx: &Context<'_>,
+    change: &asset_change::Model,
+) -> ApiResult<Vec<FieldChange>> {
+    let loader = ctx
+        .data::<DataLoader<CreationLoader>>()
+        .map_err(|_| ApiError::Internal)?;
+    let key = CreationKey {
+        asset: change.asset_type,
+        asset_id: change.asset_id.clone(),
+        change_id: change.id,
+    };
+    let written = loader.load_one(key).await?.unwrap_or_default();
+    Ok(written
+        .into_iter()
+        .map(|(field, value)| FieldChange {
+            field,
+            old: None,
+            new: (!value.is_null()).then_some(Json(value)),
+        })
+        .collect())
 }
 
 /// Resolves `history(first, after)` of one asset through the request's loader.

@@ -100,12 +100,14 @@ pub fn build(
 ) -> Service {
     let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
     let assets = DataLoader::new(asset::AssetLoader { db: db.clone() }, tokio::spawn);
+    let creations = DataLoader::new(history::CreationLoader { db: db.clone() }, tokio::spawn);
     let mut schema = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .data(db.clone())
         .data(history)
         .data(assets)
+        .data(creations)
         .data(backstage)
         .data(limits);
     if !limits.introspection {

@@ -182,6 +182,23 @@ async fn history_of_a_page_is_one_query(db: &TestDb) {
     assert_eq!(kinds(last), ["UPDATED", "CREATED"]);
     // One statement for the history of all 22 accounts, one for the runs behind them.
     assert_eq!((after - between) - (between - before), 2.0);
+
+    // What their creations wrote, rebuilt for all 22 in two more: their rows, their changes.
+    let with_fields = "{ accounts(first: 22) { nodes { key \
+        history(first: 3) { nodes { kind run { id } fields { field new } } } } } }";
+    let page = data(&app, with_fields, json!({})).await;
+    let rebuilt = statements(&app).await;
+    assert_eq!((rebuilt - after) - (between - before), 4.0);
+    let last = &page["accounts"]["nodes"][21];
+    assert_eq!(last["key"], "aws:300000000019");
+    let created = &last["history"]["nodes"][1];
+    assert_eq!(created["kind"], "CREATED");
+    assert_eq!(
+        field(created, "name")["new"],
+        "team-19-50",
+        "before the rename at 55"
+    );
+    assert_eq!(field(created, "org_path")["new"], "o-test/r-root");
 }
 
 /// `prom-a`: seeded by alice (minute 0), moved to another URL (5), retired (10).
@@ -235,11 +252,46 @@ async fn endpoint_history_names_the_person(db: &TestDb) {
     );
 }
 
+/// Creations recorded before the write path stopped copying their fields into history
+/// list them as recorded; `asOf` reads both kinds alike.
+async fn a_creation_that_lists_its_fields_shows_them_as_recorded(db: &TestDb) {
+    use entity::asset_change::{self, Column};
+    use entity::enums::ChangeKind;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    record(db).await;
+    let recorded = json!({
+        "name": { "old": null, "new": "payments" },
+        "org_path": { "old": null, "new": "o-test/r-root" },
+    });
+    asset_change::Entity::update_many()
+        .col_expr(Column::Changes, Expr::value(recorded))
+        .filter(Column::AssetId.eq("aws:111111111111"))
+        .filter(Column::Kind.eq(ChangeKind::Created))
+        .exec(&db.conn)
+        .await
+        .expect("write an earlier version's creation");
+    let app = crate::support::app(&db.conn);
+    let page = data(&app, LIST, json!({ "first": 10 })).await;
+    let created = &page["accounts"]["nodes"][0]["history"]["nodes"][3];
+    assert_eq!(created["kind"], "CREATED");
+    assert_eq!(
+        created["fields"],
+        json!([
+            { "field": "name", "old": null, "new": "payments" },
+            { "field": "org_path", "old": null, "new": "o-test/r-root" },
+        ])
+    );
+    assert_eq!(account_at(&app, 14).await["name"], "payments");
+    assert_eq!(account_at(&app, 15).await["name"], "payments-prod");
+}
+
 entity::on_both_backends!(
     history_tells_what_happened_newest_first,
     history_pages_with_a_cursor,
     history_of_a_page_is_one_query,
-    endpoint_history_names_the_person
+    endpoint_history_names_the_person,
+    a_creation_that_lists_its_fields_shows_them_as_recorded
 );
 
 /// History pages count towards a query's cost like any list: a page of pages is refused.

@@ -14,26 +14,22 @@ use std::borrow::Cow;
 /// provenance, source, last check time) changes on every run and is not. Large values
 /// (raw records, tags) are borrowed from the row: comparing is most of a write's work, and
 /// only a real change needs them owned.
-pub(super) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
+pub(crate) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
 
 /// Decides what a write means for history. `old` is the stored fields and whether the row
 /// is currently removed.
+///
+/// A creation records no fields: what it wrote is the row, rolled back through the changes
+/// after it, each of which keeps the values it replaced (`as_of::created_fields`). Copying
+/// every observed field into the creation, as history first did, stored each new asset
+/// twice: the kilobyte provider records made history rows as large as the accounts, and a
+/// first write of 100,000 accounts spent 3.7 of its 12-13 s inserting them.
 pub(super) fn classify(
     old: Option<(Fields<'_>, bool)>,
     new: Fields<'_>,
 ) -> Option<(ChangeKind, Map<String, Value>)> {
     match old {
-        None => Some((
-            ChangeKind::Created,
-            new.into_iter()
-                .map(|(name, value)| {
-                    (
-                        name.to_owned(),
-                        json!({ "old": Value::Null, "new": value.into_owned() }),
-                    )
-                })
-                .collect(),
-        )),
+        None => Some((ChangeKind::Created, Map::new())),
         Some((old, removed)) => {
             let mut fields: Map<String, Value> = old
                 .into_iter()
@@ -148,6 +144,15 @@ mod tests {
         assert_ne!(digest(&fields).ok(), digest(&moved).ok());
         let other = owned(vec![("name", json!("y")), ("tags", json!({"a": "b"}))]);
         assert_ne!(digest(&fields).ok(), digest(&other).ok());
+    }
+
+    #[test]
+    fn a_creation_records_no_fields() {
+        let fields = owned(vec![("name", json!("x")), ("raw", json!({"big": [1, 2]}))]);
+        assert_eq!(
+            classify(None, fields),
+            Some((ChangeKind::Created, Map::new()))
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 mod history;
 mod rows;
-mod tracked;
+pub(crate) mod tracked;
 
 use crate::enums::{AssetType, ChangeKind};
 use crate::error::StoreError;

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::borrow::Cow;
 
 /// What the write path needs to know about a table whose rows it upserts.
-pub(super) trait Tracked: Sized + sea_orm::FromQueryResult {
+pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult {
     type Entity: EntityTrait<Model = Self>;
     const ASSET: AssetType;
     fn id_column() -> <Self::Entity as EntityTrait>::Column;

@@ -3,7 +3,7 @@ use entity::enums::{AccountStatus, AssetType, ChangeKind};
 use entity::record::AccountRecord;
 use entity::testing::TestDb;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
-use entity::{StoreError, asset_change, cloud_account, monitoring_endpoint};
+use entity::{StoreError, as_of, asset_change, cloud_account, monitoring_endpoint};
 use sea_orm::{DbBackend, EntityTrait, PaginatorTrait, QueryOrder};
 use serde_json::json;
 
@@ -75,9 +75,18 @@ async fn writing_the_same_batch_twice_changes_only_last_seen(db: &TestDb) {
             .iter()
             .all(|c| c.kind == ChangeKind::Created && c.run_id == Some(first_run))
     );
+    assert!(
+        history.iter().all(|c| c.changes == json!({})),
+        "a creation lists no fields: the row holds them"
+    );
+    let created = [(history[0].id, history[0].asset_id.clone())];
+    let written = as_of::created_fields(&db.conn, AssetType::CloudAccount, &created)
+        .await
+        .expect("rebuild the creation");
+    let name = written[&history[0].id].iter().find(|(f, _)| f == "name");
     assert_eq!(
-        history[0].changes["name"],
-        json!({ "old": null, "new": "account 111111111111" })
+        name,
+        Some(&("name".to_owned(), json!("account 111111111111")))
     );
 }
 
@@ -405,15 +414,32 @@ async fn awkward_json_round_trips_exactly(db: &TestDb) {
         .expect("row exists");
     assert_eq!(row.raw, written);
     assert_eq!(row.provenance, record.provenance);
-    let history = changes(db).await;
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].changes["raw"]["new"], written);
 
     let second = run(db, "o-test", t(15)).await;
-    let counts = upsert_accounts(&db.conn, &WriteContext::run(second, t(15)), vec![record])
-        .await
-        .expect("second write");
+    let counts = upsert_accounts(
+        &db.conn,
+        &WriteContext::run(second, t(15)),
+        vec![record.clone()],
+    )
+    .await
+    .expect("second write");
     assert_eq!(counts.unchanged, 1, "{counts:?}");
+
+    // Replaced: history keeps the value it replaced, and rebuilds the creation from it.
+    record.raw = json!({ "replaced": true });
+    let third = run(db, "o-test", t(30)).await;
+    upsert_accounts(&db.conn, &WriteContext::run(third, t(30)), vec![record])
+        .await
+        .expect("third write");
+    let history = changes(db).await;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].changes["raw"]["old"], written);
+    let created = [(history[0].id, history[0].asset_id.clone())];
+    let rebuilt = as_of::created_fields(&db.conn, AssetType::CloudAccount, &created)
+        .await
+        .expect("rebuild the creation");
+    let raw = rebuilt[&history[0].id].iter().find(|(f, _)| f == "raw");
+    assert_eq!(raw, Some(&("raw".to_owned(), written)));
 }
 
 /// Sets one column of account `id` by hand, behind the write path's back.
