@@ -3,14 +3,14 @@
 use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
-use super::row::{PageValues, PlainFields};
+use super::row::{PageValues, PlainFields, plain_objects};
 use super::run::{SharedRun, load_run};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::parser::types::Field;
 use async_graphql::resolver_utils::enum_value;
 use async_graphql::{
     Context, ContextSelectionSet, ID, InputObject, Json, Object, Positioned, ScalarType,
-    Value as GqlValue,
+    Value as GqlValue, to_value,
 };
 use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
@@ -170,6 +170,28 @@ impl PlainFields for CloudAccount {
             "lastSeenAt" => row.last_seen_at.to_value(),
             "removedAt" => time(&row.removed_at),
             "lastRun" => return super::run::resolved_run(ctx, field, row.last_run_id, page),
+            // What `Json`'s resolver gives, without a future per field and row.
+            "raw" => to_value(&row.raw).unwrap_or_default(),
+            "provenance" => to_value(&row.provenance).unwrap_or_default(),
+            "tags" => {
+                return plain_objects(field, &tags_of(&row.tags), |tag, name| match name {
+                    "__typename" => Some(text("Tag")),
+                    "key" => Some(text(&tag.key)),
+                    "value" => Some(text(&tag.value)),
+                    _ => None,
+                });
+            }
+            "ancestors" => {
+                let ancestors = Vec::<Ancestor>::deserialize(&row.ancestors).unwrap_or_default();
+                return plain_objects(field, &ancestors, |node, name| match name {
+                    "__typename" => Some(text("Ancestor")),
+                    "id" => Some(text(&node.id)),
+                    "name" => Some(text(&node.name)),
+                    "kind" => Some(text(&node.kind)),
+                    "type" => Some(enum_value(node.node_type())),
+                    _ => None,
+                });
+            }
             _ => return None,
         })
     }

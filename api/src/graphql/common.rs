@@ -73,6 +73,13 @@ pub enum AncestorType {
 impl Ancestor {
     #[graphql(name = "type")]
     async fn ancestor_type(&self) -> AncestorType {
+        self.node_type()
+    }
+}
+
+impl Ancestor {
+    /// `type`: the provider's word as one enum for all clouds.
+    pub fn node_type(&self) -> AncestorType {
         match self.kind.as_str() {
             "organization" => AncestorType::Organization,
             "root" => AncestorType::Root,

@@ -69,6 +69,61 @@ impl PageValues {
     }
 }
 
+/// Whether `fields` are all told apart by their response keys (a repeated key merges its
+/// selections, which is async-graphql's to do).
+fn distinct_keys(fields: &[&Positioned<Field>]) -> bool {
+    fields.iter().enumerate().all(|(i, field)| {
+        let key = &field.node.response_key().node;
+        fields[..i]
+            .iter()
+            .all(|before| &before.node.response_key().node != key)
+    })
+}
+
+/// A list of small objects (an account's tags, its ancestors) built directly, when `field`'s
+/// selection asks each only for scalar fields that `scalar` gives, with no directives,
+/// arguments or fragments; `None` otherwise, to resolve it through async-graphql. There, each
+/// object is a future and each of its fields another, polled together: for q3 (100 accounts,
+/// every field) that was a tenth of the API's CPU.
+pub fn plain_objects<T>(
+    field: &Positioned<Field>,
+    items: &[T],
+    scalar: impl Fn(&T, &str) -> Option<Value>,
+) -> Option<Value> {
+    let selection: Vec<&Positioned<Field>> = field
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field)
+                if field.node.directives.is_empty()
+                    && field.node.arguments.is_empty()
+                    && field.node.selection_set.node.items.is_empty() =>
+            {
+                Some(field)
+            }
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    if !distinct_keys(&selection) {
+        return None;
+    }
+    let mut list = Vec::with_capacity(items.len());
+    for item in items {
+        let mut object = IndexMap::with_capacity(selection.len());
+        for field in &selection {
+            let value = scalar(item, &field.node.name.node)?;
+            object.insert(field.node.response_key().node.clone(), value);
+        }
+        list.push(Value::Object(object));
+    }
+    #[cfg(test)]
+    tests::PLAIN_LISTS.set(tests::PLAIN_LISTS.get() + 1);
+    Some(Value::List(list))
+}
+
 /// A node of a page: the same type to clients, resolved through [`PlainFields`] when it can.
 pub struct Row<T>(pub T);
 
@@ -92,13 +147,7 @@ impl<T: PlainFields> Row<T> {
                 _ => None,
             })
             .collect::<Option<_>>()?;
-        let distinct = fields.iter().enumerate().all(|(i, field)| {
-            let key = &field.node.response_key().node;
-            fields[..i]
-                .iter()
-                .all(|before| &before.node.response_key().node != key)
-        });
-        distinct.then_some(fields)
+        distinct_keys(&fields).then_some(fields)
     }
 
     /// This row's value for plain `fields`, built as async-graphql would: a field's error
@@ -210,6 +259,8 @@ mod tests {
     thread_local! {
         /// Rows resolved without per-field futures, on this thread (the test's runtime).
         pub(super) static PLAIN_ROWS: Cell<usize> = const { Cell::new(0) };
+        /// Lists of objects built by `plain_objects`, on this thread.
+        pub(super) static PLAIN_LISTS: Cell<usize> = const { Cell::new(0) };
     }
 
     fn record(native_id: &str) -> AccountRecord {
@@ -218,13 +269,26 @@ mod tests {
             native_id: native_id.to_owned(),
             name: format!("account {native_id}"),
             org_path: "o/r".into(),
-            ancestors: Vec::new(),
+            ancestors: vec![
+                entity::record::Ancestor {
+                    id: "o".into(),
+                    name: "Org".into(),
+                    kind: "organization".into(),
+                },
+                entity::record::Ancestor {
+                    id: "ou-1".into(),
+                    name: "Payments".into(),
+                    kind: "organizational_unit".into(),
+                },
+            ],
             parent: None,
             status: AccountStatus::Active,
             raw_status: None,
             region_residency: None,
-            tags: Default::default(),
-            raw: serde_json::json!({}),
+            tags: [("team", "pay"), ("env", "prod")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            raw: serde_json::json!({ "Id": native_id, "Tags": [{ "Key": "team" }] }),
             scope: "o".into(),
             source: String::new(),
             provenance: serde_json::json!({}),
@@ -283,8 +347,14 @@ mod tests {
             assert!(response.errors.is_empty(), "{query}: {:?}", response.errors);
             assert_eq!(PLAIN_ROWS.get() - before, plain_rows, "{query}");
         }
-        // Built directly or by async-graphql (through a fragment), a page reads the same.
-        let selection = "__typename id key name status parent removedAt lastRun { id status }";
+        // Built directly or by async-graphql (through a fragment), a page reads the same;
+        // so do tags and ancestors built directly, or by async-graphql where their own
+        // selection is not plain (a fragment, a directive).
+        let selection = "__typename id key name status parent removedAt lastRun { id status } \
+            raw provenance tags { __typename k: key value } \
+            ancestors { type id __typename n: name kind } \
+            t: tags { ... on Tag { key } value } a: ancestors { ... on Ancestor { id type } } \
+            s: tags { key @skip(if: false) value @include(if: false) }";
         let data = |query: String| {
             let service = &service;
             async move {
@@ -293,12 +363,25 @@ mod tests {
                 response.data.into_json().expect("json")
             }
         };
+        let lists = PLAIN_LISTS.get();
         let direct = data(format!("{{ accounts {{ nodes {{ {selection} }} }} }}")).await;
+        // `tags`, `ancestors` and `s` (directives are applied before resolving) of both
+        // rows; `t` and `a` went async-graphql's way.
+        assert_eq!(PLAIN_LISTS.get() - lists, 6);
         let by_fragment = data(format!(
             "{{ accounts {{ nodes {{ ... on CloudAccount {{ {selection} }} }} }} }}"
         ))
         .await;
-        assert_eq!(direct["accounts"]["nodes"][1]["__typename"], "CloudAccount");
+        let second = &direct["accounts"]["nodes"][1];
+        assert_eq!(second["__typename"], "CloudAccount");
+        assert_eq!(
+            second["tags"][0],
+            serde_json::json!({ "__typename": "Tag", "k": "env", "value": "prod" })
+        );
+        assert_eq!(second["ancestors"][1]["type"], "OU");
+        assert_eq!(second["a"][0]["type"], "ORGANIZATION");
+        assert_eq!(second["s"][1], serde_json::json!({ "key": "team" }));
+        assert_eq!(second["raw"]["Id"], "2");
         assert_eq!(direct, by_fragment);
         db.finish().await;
     }
