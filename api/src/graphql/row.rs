@@ -12,7 +12,7 @@
 //! `lastRun` added 360 µs a page before, 125 now (it is one more plain field here).
 
 use async_graphql::indexmap::IndexMap;
-use async_graphql::parser::types::{Field, Selection};
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_list;
 use async_graphql::{
@@ -69,15 +69,34 @@ impl PageValues {
     }
 }
 
-/// Whether `fields` are all told apart by their response keys (a repeated key merges its
-/// selections, which is async-graphql's to do).
-fn distinct_keys(fields: &[&Positioned<Field>]) -> bool {
-    fields.iter().enumerate().all(|(i, field)| {
+/// The fields of `selection`, in order, when each is a field with no directives or arguments
+/// that `keep` accepts and no response key repeats (a repeated key merges its selections:
+/// async-graphql's to do); else `None`.
+fn simple_fields(
+    selection: &SelectionSet,
+    keep: impl Fn(&Field) -> bool,
+) -> Option<Vec<&Positioned<Field>>> {
+    let fields: Vec<&Positioned<Field>> = selection
+        .items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field)
+                if field.node.directives.is_empty()
+                    && field.node.arguments.is_empty()
+                    && keep(&field.node) =>
+            {
+                Some(field)
+            }
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let distinct = fields.iter().enumerate().all(|(i, field)| {
         let key = &field.node.response_key().node;
         fields[..i]
             .iter()
             .all(|before| &before.node.response_key().node != key)
-    })
+    });
+    distinct.then_some(fields)
 }
 
 /// A list of small objects (an account's tags, its ancestors) built directly, when `field`'s
@@ -90,26 +109,9 @@ pub fn plain_objects<T>(
     items: &[T],
     scalar: impl Fn(&T, &str) -> Option<Value>,
 ) -> Option<Value> {
-    let selection: Vec<&Positioned<Field>> = field
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field)
-                if field.node.directives.is_empty()
-                    && field.node.arguments.is_empty()
-                    && field.node.selection_set.node.items.is_empty() =>
-            {
-                Some(field)
-            }
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    if !distinct_keys(&selection) {
-        return None;
-    }
+    let selection = simple_fields(&field.node.selection_set.node, |field| {
+        field.selection_set.node.items.is_empty()
+    })?;
     let mut list = Vec::with_capacity(items.len());
     for item in items {
         let mut object = IndexMap::with_capacity(selection.len());
@@ -128,26 +130,9 @@ pub fn plain_objects<T>(
 pub struct Row<T>(pub T);
 
 impl<T: PlainFields> Row<T> {
-    /// The selection's fields, in order, when all are plain and no response key repeats (a
-    /// repeated key merges its selections: async-graphql's to do); else `None`.
+    /// The selection's fields, in order, when all are plain (see [`simple_fields`]).
     fn plain_selection<'a>(ctx: &'a ContextSelectionSet<'_>) -> Option<Vec<&'a Positioned<Field>>> {
-        let fields: Vec<&Positioned<Field>> = ctx
-            .item
-            .node
-            .items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(field)
-                    if field.node.directives.is_empty()
-                        && field.node.arguments.is_empty()
-                        && T::is_plain(&field.node.name.node) =>
-                {
-                    Some(field)
-                }
-                _ => None,
-            })
-            .collect::<Option<_>>()?;
-        distinct_keys(&fields).then_some(fields)
+        simple_fields(&ctx.item.node, |field| T::is_plain(&field.name.node))
     }
 
     /// This row's value for plain `fields`, built as async-graphql would: a field's error
