@@ -251,9 +251,9 @@ impl Loader<CreationKey> for CreationLoader {
             if created.is_empty() {
                 continue;
             }
-            let mut fields = entity::as_of::created_fields(&self.db, asset, &created).await?;
+            let fields = entity::as_of::created_fields(&self.db, asset, &created).await?;
             for (change_id, asset_id) in created {
-                if let Some(written) = fields.remove(&change_id) {
+                if let Some(written) = fields.get(&change_id).cloned() {
                     let key = CreationKey {
                         asset,
                         asset_id,
