@@ -314,7 +314,7 @@ where
                 }
                 None
             }
-            _ => classify(old.map(|o| (o.fields(), o.is_removed())), new.fields()),
+            _ => classify(old.map(|o| (o.fields(), o.is_removed())), || new.fields()),
         };
         counts.count(change.as_ref().map(|(kind, _)| *kind));
         match change {
