@@ -2,10 +2,13 @@
 //! so every row gets the same bookkeeping: first/last seen, the run that saw it, provenance,
 //! and an `asset_changes` row for every real change (none when nothing changed).
 //!
-//! Each call is one transaction: a batch lands whole or not at all.
+//! Each call is one transaction: a batch lands whole or not at all. On PostgreSQL the new
+//! rows of a bulk table (accounts) are copied rather than inserted (`session`).
 
+mod copy;
 mod history;
 mod rows;
+mod session;
 pub(crate) mod tracked;
 
 use crate::enums::{AssetType, ChangeKind};
@@ -16,11 +19,12 @@ use chrono::{DateTime, Utc};
 use history::{change_row, classify, insert_changes};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, Statement, TransactionSession,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    IdenStatic, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, TransactionSession,
     TransactionTrait,
 };
 use serde_json::{Map, Value, json};
+use session::{Session, Step};
 use std::collections::HashMap;
 use tracked::{Tracked, account_model, endpoint_model};
 
@@ -82,14 +86,11 @@ impl WriteCounts {
 /// Inserts or updates accounts. Writing the same records twice changes nothing but
 /// `last_seen_at`, `last_run_id` and provenance; a removed account that is seen again is
 /// restored.
-pub async fn upsert_accounts<C>(
-    db: &C,
+pub async fn upsert_accounts(
+    db: &DatabaseConnection,
     ctx: &WriteContext,
     records: Vec<AccountRecord>,
-) -> Result<WriteCounts, StoreError>
-where
-    C: TransactionTrait,
-{
+) -> Result<WriteCounts, StoreError> {
     let records = last_wins(records, AccountRecord::id);
     if let Some(bad) = records.iter().find(|r| r.native_id.trim().is_empty()) {
         return Err(StoreError::InvalidRecord {
@@ -102,14 +103,11 @@ where
 
 /// Inserts or updates monitoring endpoints, with the same guarantees as [`upsert_accounts`].
 /// `created_by` is kept from the first write; `updated_by` names the latest actor.
-pub async fn upsert_endpoints<C>(
-    db: &C,
+pub async fn upsert_endpoints(
+    db: &DatabaseConnection,
     ctx: &WriteContext,
     records: Vec<EndpointRecord>,
-) -> Result<WriteCounts, StoreError>
-where
-    C: TransactionTrait,
-{
+) -> Result<WriteCounts, StoreError> {
     let records = last_wins(records, |r| r.id.clone());
     if let Some(bad) = records
         .iter()
@@ -136,22 +134,29 @@ where
 /// Where the table keeps digests of observed fields (accounts), only the rows' heads are read
 /// first: an unchanged row, what nearly every row of a collector run is, is told by its
 /// digest, and only the others are read whole, to record what changed.
-async fn upsert<C, R, M, F>(
-    db: &C,
+///
+/// On PostgreSQL a bulk table's new rows and every history row are sent with `COPY`
+/// (`session`). The multi-row INSERTs they replace cost the client more than the server
+/// spent on them: 100,000 new accounts then unchanged took 7.5 s of client CPU with
+/// INSERTs and 5.5 s with `COPY`, and the new write 7.4-8.8 s against 6.4-8.2 s, on a
+/// machine where the server alone spends 4.0 s copying the accounts, 1.3 s the history
+/// and 0.45 s reading heads.
+async fn upsert<R, M, F>(
+    db: &DatabaseConnection,
     ctx: &WriteContext,
     records: Vec<R>,
     key: impl Fn(&R) -> String,
     model: F,
 ) -> Result<WriteCounts, StoreError>
 where
-    C: TransactionTrait,
     R: Send + 'static,
     M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
     F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
 {
-    let txn = db.begin().await?;
-    let backend = txn.get_database_backend();
+    let mut session = Session::begin(db, M::BULK).await?;
+    let backend = session.backend();
+    let copies = session.copies();
     let mut counts = WriteCounts::default();
     let mut records = records.into_iter();
     let mut next_chunk = || {
@@ -161,8 +166,8 @@ where
     };
     let mut ready = match next_chunk() {
         Some((chunk, ids)) => {
-            let stored = stored_rows::<M, _>(&txn, &ids, Read::Heads).await?;
-            Some(prepare(backend, ctx, chunk, &ids, &stored, model)?)
+            let stored = stored_rows::<M>(&mut session, &ids, Read::Heads).await?;
+            Some(prepare(backend, copies, ctx, chunk, &ids, &stored, model)?)
         }
         None => None,
     };
@@ -170,23 +175,23 @@ where
         if !current.deferred.is_empty() {
             let deferred = std::mem::take(&mut current.deferred);
             let ids: Vec<String> = deferred.iter().map(|m| m.key().to_owned()).collect();
-            let stored = stored_rows::<M, _>(&txn, &ids, Read::Whole).await?;
-            let rest = plan(backend, ctx, deferred, &stored, Read::Whole)?;
-            current.statements.extend(rest.statements);
+            let stored = stored_rows::<M>(&mut session, &ids, Read::Whole).await?;
+            let rest = plan(backend, copies, ctx, deferred, &stored, Read::Whole)?;
+            current.steps.extend(rest.steps);
             current.counts.add(rest.counts);
         }
         let building = match next_chunk() {
             Some((chunk, ids)) => {
-                let stored = stored_rows::<M, _>(&txn, &ids, Read::Heads).await?;
+                let stored = stored_rows::<M>(&mut session, &ids, Read::Heads).await?;
                 let ctx = ctx.clone();
                 Some(tokio::task::spawn_blocking(move || {
-                    prepare(backend, &ctx, chunk, &ids, &stored, model)
+                    prepare(backend, copies, &ctx, chunk, &ids, &stored, model)
                 }))
             }
             None => None,
         };
-        for statement in current.statements {
-            txn.execute_raw(statement).await?;
+        for step in current.steps {
+            session.run(step).await?;
         }
         counts.add(current.counts);
         if let Some(building) = building {
@@ -196,7 +201,7 @@ where
             ready = Some(built?);
         }
     }
-    txn.commit().await?;
+    session.commit().await?;
     Ok(counts)
 }
 
@@ -216,37 +221,43 @@ impl Read {
 }
 
 /// The stored rows with these keys, by key.
-async fn stored_rows<M, C>(
-    txn: &C,
+async fn stored_rows<M>(
+    session: &mut Session,
     ids: &[String],
     read: Read,
 ) -> Result<HashMap<String, M>, StoreError>
 where
     M: Tracked,
-    C: ConnectionTrait,
 {
     let query = M::Entity::find().filter(M::id_column().is_in(ids.iter().cloned()));
+    let backend = session.backend();
     let rows = match read.head_columns::<M>() {
         Some(columns) => {
             let statement = query
                 .select_only()
                 .columns(columns.iter().copied())
-                .build(txn.get_database_backend());
-            txn.query_all_raw(statement)
+                .build(backend);
+            session
+                .query_all(statement)
                 .await?
                 .iter()
                 .map(M::from_head)
                 .collect::<Result<Vec<_>, _>>()?
         }
-        None => query.all(txn).await?,
+        None => session
+            .query_all(query.build(backend))
+            .await?
+            .iter()
+            .map(|row| M::from_query_result(row, ""))
+            .collect::<Result<Vec<_>, _>>()?,
     };
     Ok(rows.into_iter().map(|m| (m.key().to_owned(), m)).collect())
 }
 
-/// A chunk's statements (rows, bookkeeping updates, history) and what they do, and the new
-/// rows whose stored rows must be read whole before they can be decided.
+/// A chunk's steps (rows, bookkeeping updates, history) and what they do, and the new rows
+/// whose stored rows must be read whole before they can be decided.
 struct Prepared<M> {
-    statements: Vec<Statement>,
+    steps: Vec<Step>,
     counts: WriteCounts,
     deferred: Vec<M>,
 }
@@ -256,6 +267,7 @@ struct Prepared<M> {
 /// connection.
 fn prepare<R, M>(
     backend: DbBackend,
+    copies: bool,
     ctx: &WriteContext,
     chunk: Vec<R>,
     ids: &[String],
@@ -279,15 +291,17 @@ where
         }
         rows.push(new);
     }
-    plan(backend, ctx, rows, stored, Read::Heads)
+    plan(backend, copies, ctx, rows, stored, Read::Heads)
 }
 
 /// Decides what each new row means against its stored row (its head, or the whole row) and
-/// builds the statements that write it. Against a head, only a row with the same digest,
-/// not removed, is decided (unchanged); the rest are deferred, as their history needs the
-/// whole stored row.
+/// builds the steps that write it. Against a head, only a row with the same digest, not
+/// removed, is decided (unchanged); the rest are deferred, as their history needs the whole
+/// stored row. Where the session `copies`, rows without a stored row and the history are
+/// copied rather than inserted.
 fn plan<M>(
     backend: DbBackend,
+    copies: bool,
     ctx: &WriteContext,
     rows: Vec<M>,
     stored: &HashMap<String, M>,
@@ -299,6 +313,7 @@ where
 {
     let mut counts = WriteCounts::default();
     let mut writes = Vec::with_capacity(rows.len());
+    let mut created = Vec::new();
     let mut changes = Vec::new();
     let mut touched: Vec<Touched<M>> = Vec::new();
     let mut deferred = Vec::new();
@@ -332,27 +347,46 @@ where
                 }
             }
         }
-        writes.push(new.into_active_model().reset_all());
+        let row = new.into_active_model().reset_all();
+        if copies && old.is_none() {
+            created.push(row);
+        } else {
+            writes.push(row);
+        }
     }
-    let mut statements = Vec::new();
+    let mut steps = Vec::new();
     let on_conflict = OnConflict::column(M::id_column())
         .update_columns(M::update_columns())
         .to_owned();
     if let Some(insert) = rows::insert_rows(backend, writes, Some(on_conflict))? {
-        statements.push(backend.build(&insert));
+        steps.push(Step::Run(backend.build(&insert)));
+    }
+    if let Some(rows) = copy::copy_rows(created)? {
+        steps.push(Step::CopyNew {
+            rows,
+            key: M::id_column().as_str().to_owned(),
+            update: M::update_columns()
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        });
     }
     for (values, ids) in touched {
         let mut update = M::Entity::update_many();
         for (column, value) in values {
             update = update.col_expr(column, Expr::value(value));
         }
-        statements.push(update.filter(M::id_column().is_in(ids)).build(backend));
+        steps.push(Step::Run(
+            update.filter(M::id_column().is_in(ids)).build(backend),
+        ));
     }
-    if let Some(insert) = rows::insert_rows(backend, changes, None)? {
-        statements.push(backend.build(&insert));
+    if copies {
+        steps.extend(copy::copy_rows(changes)?.map(Step::Copy));
+    } else if let Some(insert) = rows::insert_rows(backend, changes, None)? {
+        steps.push(Step::Run(backend.build(&insert)));
     }
     Ok(Prepared {
-        statements,
+        steps,
         counts,
         deferred,
     })

@@ -398,6 +398,11 @@ async fn awkward_json_round_trips_exactly(db: &TestDb) {
         "nested": { "a": [[[]], {}, [null, true, false]] }, "empty": "",
     });
     record.provenance = json!({ "page": "p'1", "request_ids": ["r\"1"] });
+    // Text that COPY's text format reserves: tabs, line ends, backslashes, and a `\N` that
+    // must stay text rather than become NULL.
+    record.name = "tab\there\nnew line\\back slash \\N".into();
+    record.org_path = "o-test/\r/\\N/\"quoted\"".into();
+    record.raw_status = Some("\\N".into());
     let written = record.raw.clone();
     let first = run(db, "o-test", t(0)).await;
     upsert_accounts(
@@ -414,6 +419,9 @@ async fn awkward_json_round_trips_exactly(db: &TestDb) {
         .expect("row exists");
     assert_eq!(row.raw, written);
     assert_eq!(row.provenance, record.provenance);
+    assert_eq!(row.name, record.name);
+    assert_eq!(row.org_path, record.org_path);
+    assert_eq!(row.raw_status, record.raw_status);
 
     let second = run(db, "o-test", t(15)).await;
     let counts = upsert_accounts(
@@ -440,6 +448,39 @@ async fn awkward_json_round_trips_exactly(db: &TestDb) {
         .expect("rebuild the creation");
     let raw = rebuilt[&history[0].id].iter().find(|(f, _)| f == "raw");
     assert_eq!(raw, Some(&("raw".to_owned(), written)));
+}
+
+/// New accounts are copied on PostgreSQL and endpoints inserted: both keep the same instant
+/// for the same write time, to the microsecond the server stores.
+async fn copied_and_inserted_rows_keep_the_same_time(db: &TestDb) {
+    let at = t(0) + chrono::Duration::nanoseconds(123_456_789);
+    let first = run(db, "o-test", at).await;
+    let ctx = WriteContext::run(first, at);
+    upsert_accounts(&db.conn, &ctx, vec![account("444444444444", "o-test")])
+        .await
+        .expect("write the account");
+    upsert_endpoints(&db.conn, &ctx, vec![endpoint("prom-a")])
+        .await
+        .expect("write the endpoint");
+    let account = stored_account(db, "aws:444444444444").await;
+    let endpoint = monitoring_endpoint::Entity::find_by_id("prom-a")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("endpoint exists");
+    assert_eq!(account.first_seen_at, endpoint.first_seen_at);
+    assert_eq!(account.last_seen_at, account.first_seen_at);
+    let lost = at - account.first_seen_at;
+    assert!(
+        lost >= chrono::Duration::zero() && lost < chrono::Duration::microseconds(1),
+        "stored {} for {at}",
+        account.first_seen_at
+    );
+    let history = changes(db).await;
+    assert!(
+        history.iter().all(|c| c.at == account.first_seen_at),
+        "{history:?}"
+    );
 }
 
 /// Sets one column of account `id` by hand, behind the write path's back.
@@ -559,6 +600,7 @@ async fn accounts_without_a_digest_are_compared_whole_and_get_one(db: &TestDb) {
 
 entity::on_both_backends!(
     awkward_json_round_trips_exactly,
+    copied_and_inserted_rows_keep_the_same_time,
     unchanged_accounts_are_told_by_their_digest,
     accounts_without_a_digest_are_compared_whole_and_get_one,
     unchanged_rows_take_the_latest_bookkeeping,
@@ -572,3 +614,98 @@ entity::on_both_backends!(
     endpoints_keep_their_creator_and_name_the_last_editor,
     a_closed_database_is_an_error_not_a_panic,
 );
+
+/// A bulk write on PostgreSQL copies the accounts it read as new. Another writer may insert
+/// one of them between that read and the copy (two collectors whose scopes overlap): the
+/// copy then fails on the key, and the write must merge instead of failing. Here the other
+/// writer's insert is held open until the copy waits on it, then committed. PostgreSQL only:
+/// SQLite has one writer at a time and no `COPY`.
+#[tokio::test]
+async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
+    use sea_orm::{ConnectionTrait, IntoActiveModel, TransactionTrait};
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let meanwhile = run(&db, "o-other", t(0)).await;
+    let ours = run(&db, "o-test", t(5)).await;
+    let other = entity::db::connect(&db.options).await.expect("second pool");
+    let txn = other.begin().await.expect("begin");
+    let theirs = cloud_account::Model {
+        id: "aws:555555555555".into(),
+        provider: entity::enums::Provider::Aws,
+        native_id: "555555555555".into(),
+        name: "their name".into(),
+        org_path: "o-other".into(),
+        ancestors: json!([]),
+        parent: None,
+        status: AccountStatus::Active,
+        raw_status: None,
+        region_residency: None,
+        tags: json!({}),
+        raw: json!({}),
+        scope: "o-other".into(),
+        source: "other/0".into(),
+        first_seen_at: t(0),
+        last_seen_at: t(0),
+        removed_at: None,
+        last_run_id: Some(meanwhile),
+        provenance: json!({}),
+        observed_digest: None,
+    };
+    cloud_account::Entity::insert(theirs.into_active_model())
+        .exec(&txn)
+        .await
+        .expect("their insert");
+
+    let conn = db.conn.clone();
+    let write = tokio::spawn(async move {
+        let batch = vec![
+            account("555555555555", "o-test"),
+            account("666666666666", "o-test"),
+        ];
+        upsert_accounts(&conn, &WriteContext::run(ours, t(5)), batch).await
+    });
+    // The copy reads nothing of the uncommitted row, then waits on its key.
+    let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
+                   WHERE wait_event_type = 'Lock' AND query LIKE 'COPY \"cloud_accounts\"%'";
+    let mut polls = 0;
+    loop {
+        let row = db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                waiting,
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a count");
+        if row.try_get::<i64>("", "n").expect("count") > 0 {
+            break;
+        }
+        polls += 1;
+        assert!(
+            polls < 3_000,
+            "the write never waited on the other writer's key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    txn.commit().await.expect("their commit");
+
+    let counts = write.await.expect("join").expect("the write merges");
+    assert_eq!(counts.created, 2, "{counts:?}");
+    let merged = stored_account(&db, "aws:555555555555").await;
+    assert_eq!(merged.name, "account 555555555555");
+    assert_eq!(merged.last_run_id, Some(ours));
+    assert_eq!(
+        merged.first_seen_at,
+        t(0),
+        "the first writer's first sighting stays"
+    );
+    assert_eq!(
+        stored_account(&db, "aws:666666666666").await.last_run_id,
+        Some(ours)
+    );
+    assert_eq!(changes(&db).await.len(), 2);
+    other.close().await.expect("close");
+    db.finish().await;
+}

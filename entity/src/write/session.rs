@@ -1,0 +1,202 @@
+//! The transaction a write runs in, and how its statements reach the database.
+//!
+//! sea-orm runs every statement but one kind: it has no `COPY`, and its transactions do not
+//! lend their connection. So a bulk write on PostgreSQL runs on a sqlx transaction of the
+//! same pool (same search path and settings), sending sea-query's statements with their
+//! values bound as sea-orm binds them, and `COPY` where it inserts new rows. Everything else
+//! runs on sea-orm's transaction.
+
+use super::copy::{CopyRows, quoted};
+use sea_orm::sea_query::Values;
+use sea_orm::sqlx::postgres::PgRow;
+use sea_orm::sqlx::{self, Postgres};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
+    RuntimeErr, Statement, TransactionTrait,
+};
+use sea_query_sqlx::SqlxValues;
+use std::sync::Arc;
+
+/// One step of a write.
+pub(super) enum Step {
+    Run(Statement),
+    /// New rows: copied straight into their table. Should another writer have inserted one
+    /// of their keys since this write read them, they are merged instead, updating these
+    /// columns as the upsert would.
+    CopyNew {
+        rows: CopyRows,
+        key: String,
+        update: Vec<String>,
+    },
+    /// Rows that cannot conflict (history).
+    Copy(CopyRows),
+}
+
+pub(super) enum Session {
+    Orm(DatabaseTransaction),
+    Pg(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Session {
+    /// Begins a transaction; with `bulk` on PostgreSQL, one that can `COPY`.
+    pub(super) async fn begin(db: &DatabaseConnection, bulk: bool) -> Result<Self, DbErr> {
+        if bulk && db.get_database_backend() == DbBackend::Postgres {
+            let txn = db
+                .get_postgres_connection_pool()
+                .begin()
+                .await
+                .map_err(sqlx_error_to_exec_err)?;
+            return Ok(Self::Pg(txn));
+        }
+        Ok(Self::Orm(db.begin().await?))
+    }
+
+    pub(super) fn backend(&self) -> DbBackend {
+        match self {
+            Self::Orm(txn) => txn.get_database_backend(),
+            Self::Pg(_) => DbBackend::Postgres,
+        }
+    }
+
+    /// Whether [`Step::CopyNew`] and [`Step::Copy`] can run here.
+    pub(super) fn copies(&self) -> bool {
+        matches!(self, Self::Pg(_))
+    }
+
+    pub(super) async fn query_all(
+        &mut self,
+        statement: Statement,
+    ) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Orm(txn) => txn.query_all_raw(statement).await,
+            Self::Pg(txn) => {
+                let rows: Vec<PgRow> = bound(&statement)
+                    .fetch_all(&mut **txn)
+                    .await
+                    .map_err(sqlx_error_to_query_err)?;
+                Ok(rows.into_iter().map(QueryResult::from).collect())
+            }
+        }
+    }
+
+    pub(super) async fn run(&mut self, step: Step) -> Result<(), DbErr> {
+        match (self, step) {
+            (Self::Orm(txn), Step::Run(statement)) => txn.execute_raw(statement).await.map(|_| ()),
+            (Self::Pg(txn), Step::Run(statement)) => bound(&statement)
+                .execute(&mut **txn)
+                .await
+                .map(|_| ())
+                .map_err(sqlx_error_to_exec_err),
+            (Self::Pg(txn), Step::Copy(rows)) => copy(txn, &rows, &rows.table)
+                .await
+                .map(|_| ())
+                .map_err(sqlx_error_to_exec_err),
+            (Self::Pg(txn), Step::CopyNew { rows, key, update }) => {
+                copy_new(txn, &rows, &key, &update).await
+            }
+            (Self::Orm(_), Step::Copy(_) | Step::CopyNew { .. }) => Err(DbErr::Custom(
+                "COPY runs only in a PostgreSQL bulk write".into(),
+            )),
+        }
+    }
+
+    pub(super) async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Self::Orm(txn) => txn.commit().await,
+            Self::Pg(txn) => txn.commit().await.map_err(sqlx_error_to_exec_err),
+        }
+    }
+}
+
+/// A statement with its values bound, as sea-orm binds them.
+fn bound(statement: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = statement.values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(
+        sqlx::AssertSqlSafe(statement.sql.as_str()),
+        SqlxValues(values),
+    )
+}
+
+async fn copy(
+    txn: &mut sqlx::PgConnection,
+    rows: &CopyRows,
+    table: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut copy = txn.copy_in_raw(&rows.copy_into(table)).await?;
+    copy.send(rows.data.as_slice()).await?;
+    copy.finish().await
+}
+
+/// Copies new rows inside a savepoint. A key another transaction inserted after this write
+/// read its rows makes the copy fail as a whole: it is undone to the savepoint and the rows
+/// are copied into a staging table and merged from there with `ON CONFLICT`, as the upsert
+/// would have written them. Only that rare case pays for the staging table.
+async fn copy_new(
+    txn: &mut sqlx::Transaction<'static, Postgres>,
+    rows: &CopyRows,
+    key: &str,
+    update: &[String],
+) -> Result<(), DbErr> {
+    let mut savepoint = sqlx::Connection::begin(&mut **txn)
+        .await
+        .map_err(sqlx_error_to_exec_err)?;
+    match copy(&mut savepoint, rows, &rows.table).await {
+        Ok(_) => return savepoint.commit().await.map_err(sqlx_error_to_exec_err),
+        Err(e) if is_unique_violation(&e) => {
+            savepoint.rollback().await.map_err(sqlx_error_to_exec_err)?;
+        }
+        Err(e) => return Err(sqlx_error_to_exec_err(e)),
+    }
+    let staging = format!("{}_staging", rows.table);
+    let columns = rows.column_list();
+    let updates = update
+        .iter()
+        .map(|c| format!("{0} = EXCLUDED.{0}", quoted(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let statements = [
+        format!(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
+            quoted(&staging),
+            quoted(&rows.table)
+        ),
+        format!("TRUNCATE {}", quoted(&staging)),
+    ];
+    for statement in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut **txn)
+            .await
+            .map_err(sqlx_error_to_exec_err)?;
+    }
+    copy(txn, rows, &staging)
+        .await
+        .map_err(sqlx_error_to_exec_err)?;
+    let merge = format!(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} \
+         ON CONFLICT ({key}) DO UPDATE SET {updates}",
+        table = quoted(&rows.table),
+        staging = quoted(&staging),
+        key = quoted(key),
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(merge))
+        .execute(&mut **txn)
+        .await
+        .map(|_| ())
+        .map_err(sqlx_error_to_exec_err)
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// sqlx's errors as sea-orm reports them from its own statements, so that callers see one
+/// kind of error whichever way a statement went.
+fn sqlx_error_to_exec_err(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
+}
+
+fn sqlx_error_to_query_err(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
+}
