@@ -191,7 +191,15 @@ mod tests {
         assert_eq!(copy.table, "asset_changes");
         assert_eq!(
             copy.columns,
-            ["asset_type", "asset_id", "run_id", "actor", "at", "kind", "changes"]
+            [
+                "asset_type",
+                "asset_id",
+                "run_id",
+                "actor",
+                "at",
+                "kind",
+                "changes"
+            ]
         );
         let at = "2023-11-14 22:13:20.123456+00";
         let changes = r#"{"path":"C:\\\\new\\ttab"}"#;

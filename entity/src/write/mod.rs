@@ -137,10 +137,10 @@ pub async fn upsert_endpoints(
 ///
 /// On PostgreSQL a bulk table's new rows and every history row are sent with `COPY`
 /// (`session`). The multi-row INSERTs they replace cost the client more than the server
-/// spent on them: 100,000 new accounts then unchanged took 7.5 s of client CPU with
-/// INSERTs and 5.5 s with `COPY`, and the new write 7.4-8.8 s against 6.4-8.2 s, on a
-/// machine where the server alone spends 4.0 s copying the accounts, 1.3 s the history
-/// and 0.45 s reading heads.
+/// spent on them: 100,000 new accounts then unchanged took 5.9-7.5 s of client CPU with
+/// INSERTs and 5.2-6.6 s with `COPY`, and the new write 6.8-8.8 s against 6.4-8.2 s in
+/// alternating runs, on a machine where the server alone spends 4.0 s copying the
+/// accounts, 1.3 s the history and 0.45 s reading heads.
 async fn upsert<R, M, F>(
     db: &DatabaseConnection,
     ctx: &WriteContext,
