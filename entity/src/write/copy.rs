@@ -106,9 +106,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), DbErr> {
         Value::Int(Some(n)) => write!(out, "{n}"),
         Value::BigInt(Some(n)) => write!(out, "{n}"),
         Value::String(Some(s)) => Escaped(out).write_all(s.as_bytes()),
-        Value::Json(Some(json)) => {
-            serde_json::to_writer(Escaped(out), json).map_err(io::Error::from)
-        }
+        Value::Json(Some(json)) => write_json(out, json),
         Value::ChronoDateTimeUtc(Some(at)) => {
             write!(out, "{}", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
         }
@@ -130,20 +128,42 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), DbErr> {
     written.map_err(|e| DbErr::Custom(format!("writing COPY data: {e}")))
 }
 
-/// Writes through, escaping what the text format reserves.
+/// JSON is serialized straight into the line, then escaped only if it holds a reserved byte:
+/// through an escaping writer, serde_json's many small writes cost more than the escaping
+/// (4.0-4.8 % of a writer's CPU samples in a write of new accounts).
+fn write_json(out: &mut Vec<u8>, json: &serde_json::Value) -> io::Result<()> {
+    let start = out.len();
+    serde_json::to_writer(&mut *out, json)?;
+    if out[start..].iter().copied().any(reserved) {
+        let text = out.split_off(start);
+        Escaped(out).write_all(&text)?;
+    }
+    Ok(())
+}
+
+/// Bytes the text format escapes.
+fn reserved(byte: u8) -> bool {
+    matches!(byte, b'\\' | b'\n' | b'\r' | b'\t')
+}
+
+/// Writes through, escaping what the text format reserves; runs between reserved bytes are
+/// copied whole.
 struct Escaped<'a>(&'a mut Vec<u8>);
 
 impl Write for Escaped<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        for &byte in buf {
-            match byte {
-                b'\\' => self.0.extend_from_slice(b"\\\\"),
-                b'\n' => self.0.extend_from_slice(b"\\n"),
-                b'\r' => self.0.extend_from_slice(b"\\r"),
-                b'\t' => self.0.extend_from_slice(b"\\t"),
-                other => self.0.push(other),
-            }
+        let mut rest = buf;
+        while let Some(at) = rest.iter().copied().position(reserved) {
+            self.0.extend_from_slice(&rest[..at]);
+            self.0.extend_from_slice(match rest[at] {
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                _ => b"\\t",
+            });
+            rest = &rest[at + 1..];
         }
+        self.0.extend_from_slice(rest);
         Ok(buf.len())
     }
 
