@@ -5,6 +5,12 @@
 //! same pool (same search path and settings), sending sea-query's statements with their
 //! values bound as sea-orm binds them, and `COPY` where it inserts new rows. Everything else
 //! runs on sea-orm's transaction.
+//!
+//! Statements on the sqlx transaction do not reach sea-orm's metric callback, which the
+//! API's `inventory_db_statement_*` series observe. Accounts are written by collectors and
+//! the document importer, which register none, and by the API only when it loads its seed
+//! file into an empty database at startup; the API's mutation writes endpoints, through
+//! sea-orm.
 
 use super::copy::{CopyRows, quoted};
 use sea_orm::sea_query::Values;

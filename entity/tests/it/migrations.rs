@@ -116,9 +116,10 @@ async fn large_values_compress_with_lz4_where_the_server_can() {
 /// the official images). SQLite has no such storage; the migration only drops an index there.
 #[tokio::test]
 async fn unchanged_rows_are_rewritten_in_place_on_postgres() {
-    use crate::fixtures::{account, run, t};
+    use crate::fixtures::{HORIZON, account, run, t};
     use entity::write::{WriteContext, upsert_accounts};
     use sea_orm::{ConnectionTrait, Statement};
+    let _horizon = HORIZON.lock().await;
     let Some(db) = TestDb::postgres().await else {
         return;
     };
