@@ -3,9 +3,9 @@
 //!
 //! The text format is what the server parses for each column's type: a row per line,
 //! values separated by tabs, `\N` for NULL, and a backslash, tab, newline or carriage
-//! return in a value escaped with a backslash
-//! (<https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2>). sqlx sends the
-//! data (`PgCopyIn`); neither it nor sea-query writes the format.
+//! return in a value escaped with a backslash (PostgreSQL's `COPY` reference, File Formats,
+//! Text Format: <https://www.postgresql.org/docs/current/sql-copy.html>). sqlx sends the data
+//! (`PgCopyIn`); neither it nor sea-query writes the format.
 
 use sea_orm::sea_query::Value;
 use sea_orm::{
