@@ -364,11 +364,8 @@ where
     if let Some(rows) = copy::copy_rows(created)? {
         steps.push(Step::CopyNew {
             rows,
-            key: M::id_column().as_str().to_owned(),
-            update: M::update_columns()
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect(),
+            key: M::id_column().as_str(),
+            update: M::update_columns().iter().map(|c| c.as_str()).collect(),
         });
     }
     for (values, ids) in touched {

@@ -31,8 +31,8 @@ pub(super) enum Step {
     /// columns as the upsert would.
     CopyNew {
         rows: CopyRows,
-        key: String,
-        update: Vec<String>,
+        key: &'static str,
+        update: Vec<&'static str>,
     },
     /// Rows that cannot conflict (history).
     Copy(CopyRows),
@@ -76,7 +76,7 @@ impl Session {
         match self {
             Self::Orm(txn) => txn.query_all_raw(statement).await,
             Self::Pg(txn) => {
-                let rows: Vec<PgRow> = bound(&statement)
+                let rows: Vec<PgRow> = bound(statement)
                     .fetch_all(&mut **txn)
                     .await
                     .map_err(sqlx_error_to_query_err)?;
@@ -88,7 +88,7 @@ impl Session {
     pub(super) async fn run(&mut self, step: Step) -> Result<(), DbErr> {
         match (self, step) {
             (Self::Orm(txn), Step::Run(statement)) => txn.execute_raw(statement).await.map(|_| ()),
-            (Self::Pg(txn), Step::Run(statement)) => bound(&statement)
+            (Self::Pg(txn), Step::Run(statement)) => bound(statement)
                 .execute(&mut **txn)
                 .await
                 .map(|_| ())
@@ -98,7 +98,7 @@ impl Session {
                 .map(|_| ())
                 .map_err(sqlx_error_to_exec_err),
             (Self::Pg(txn), Step::CopyNew { rows, key, update }) => {
-                copy_new(txn, &rows, &key, &update).await
+                copy_new(txn, &rows, key, &update).await
             }
             (Self::Orm(_), Step::Copy(_) | Step::CopyNew { .. }) => Err(DbErr::Custom(
                 "COPY runs only in a PostgreSQL bulk write".into(),
@@ -114,13 +114,11 @@ impl Session {
     }
 }
 
-/// A statement with its values bound, as sea-orm binds them.
-fn bound(statement: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
-    let values = statement.values.clone().unwrap_or(Values(Vec::new()));
-    sqlx::query_with(
-        sqlx::AssertSqlSafe(statement.sql.as_str()),
-        SqlxValues(values),
-    )
+/// A statement with its values bound, as sea-orm binds them. Taken whole: its values (a
+/// changed account's JSON text among them) move into the query instead of being copied.
+fn bound(statement: Statement) -> sqlx::query::Query<'static, Postgres, SqlxValues> {
+    let values = statement.values.unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values))
 }
 
 async fn copy(
@@ -141,7 +139,7 @@ async fn copy_new(
     txn: &mut sqlx::Transaction<'static, Postgres>,
     rows: &CopyRows,
     key: &str,
-    update: &[String],
+    update: &[&str],
 ) -> Result<(), DbErr> {
     let mut savepoint = sqlx::Connection::begin(&mut **txn)
         .await
