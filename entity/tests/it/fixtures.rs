@@ -7,13 +7,6 @@ use entity::run::start_run;
 use entity::testing::TestDb;
 use serde_json::json;
 
-/// PostgreSQL removes a row's old versions only once no transaction of the database can
-/// still see them. A test that holds a transaction open on purpose (a concurrent writer)
-/// keeps them for that long, and a test that counts heap-only updates needs them removed,
-/// which failed it once in fifteen runs side by side: such tests take this lock, so they
-/// never overlap.
-pub static HORIZON: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 pub fn t(minutes: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0)
         .single()

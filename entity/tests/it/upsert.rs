@@ -623,7 +623,6 @@ entity::on_both_backends!(
 #[tokio::test]
 async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
     use sea_orm::{ConnectionTrait, IntoActiveModel, TransactionTrait};
-    let _horizon = crate::fixtures::HORIZON.lock().await;
     let Some(db) = TestDb::postgres().await else {
         return;
     };
