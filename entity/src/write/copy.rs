@@ -31,6 +31,18 @@ impl CopyRows {
         format!("COPY {} ({}) FROM STDIN", quoted(table), self.column_list())
     }
 
+    /// Adds `more`'s rows after these: rows copied together must be of the same table and
+    /// set the same columns.
+    pub(crate) fn append(&mut self, more: CopyRows) -> Result<(), DbErr> {
+        if more.table != self.table || more.columns != self.columns {
+            return Err(DbErr::Custom(
+                "rows copied together must set the same columns".into(),
+            ));
+        }
+        self.data.extend_from_slice(&more.data);
+        Ok(())
+    }
+
     /// The columns, quoted and separated by commas.
     pub(crate) fn column_list(&self) -> String {
         self.columns

@@ -16,24 +16,36 @@ use crate::error::StoreError;
 use crate::record::{AccountRecord, EndpointRecord};
 use crate::{cloud_account, monitoring_endpoint};
 use chrono::{DateTime, Utc};
+use copy::CopyRows;
 use history::{change_row, classify, insert_changes};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    IdenStatic, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, TransactionSession,
-    TransactionTrait,
+    IdenStatic, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, Statement,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
-use session::{Session, Step};
+use session::Session;
 use std::collections::HashMap;
+use tokio::sync::mpsc::{self, Receiver};
+use tokio::task::JoinHandle;
 use tracked::{Tracked, account_model, endpoint_model};
 
 /// Rows per statement, far below the bind-parameter limits of both backends (SQLite 32,766,
-/// PostgreSQL 65,535) at ~20 columns a row. Small, because a call's first chunk is built
-/// before anything can overlap it (see `upsert`): 100,000 new accounts in pages of 1,000 on
-/// PostgreSQL took 7.7 s in chunks of 500, 6.2-6.5 s in 250 and 5.8-6.0 s in 125 (SQLite
-/// 5.8 s before the overlap, 3.9 s with it in 125).
+/// PostgreSQL 65,535) at ~20 columns a row: 100,000 new accounts in pages of 1,000 on
+/// PostgreSQL took 7.7 s in chunks of 500, 6.2-6.5 s in 250 and 5.8-6.0 s in 125 when each
+/// chunk was a statement of its own (SQLite 5.8 s before building overlapped writing, 3.9 s
+/// with it in 125).
 const CHUNK: usize = 125;
+
+/// Rows of a segment's first chunk: nothing overlaps building it, so it is smaller.
+const FIRST_CHUNK: usize = 32;
+
+/// Records per segment: a segment's stored heads are read by one statement, its new rows
+/// copied by one `COPY` and its history by another, and what it copies is kept until the
+/// copy succeeds (see `session`), so a write of any size holds one segment's rows at a
+/// time. A collector's page (1,000) is one segment.
+const SEGMENT: usize = 1_000;
 
 /// Who is writing and when. Every change row names the run or the person.
 #[derive(Debug, Clone)]
@@ -121,15 +133,15 @@ pub async fn upsert_endpoints(
     upsert(db, ctx, records, |r| r.id.clone(), endpoint_model).await
 }
 
-/// The shared upsert: per chunk, read the stored rows, decide the history, then write rows
-/// and history; all chunks in one transaction. Records are consumed: their large values move
-/// into the rows instead of being copied.
+/// The shared upsert, segment by segment (`write_segment`): read the stored rows, decide
+/// the history, then write rows and history; all segments in one transaction. Records are
+/// consumed: their large values move into the rows instead of being copied.
 ///
 /// Deciding and building a chunk's statements (comparing fields, serializing JSON) was 37 %
 /// of a 100,000-account first write, time in which the server waited (3.7 of 9.9 s, the
-/// statements 5.3 s): so each next chunk is built on a blocking thread while the current
-/// one's statements execute. Its stored rows are read first, which is sound because chunks
-/// never share a key (`last_wins`). A single chunk (the API's mutation) is built in place.
+/// statements 5.3 s): so chunks are built on a blocking thread while the ones before are
+/// written. A segment's stored rows are read first, which is sound because segments never
+/// share a key (`last_wins`).
 ///
 /// Where the table keeps digests of observed fields (accounts), only the rows' heads are read
 /// first: an unchanged row, what nearly every row of a collector run is, is told by its
@@ -140,7 +152,11 @@ pub async fn upsert_endpoints(
 /// spent on them: 100,000 new accounts then unchanged took 5.9-7.5 s of client CPU with
 /// INSERTs and 5.2-6.6 s with `COPY`, and the new write 6.8-8.8 s against 6.4-8.2 s in
 /// alternating runs, on a machine where the server alone spends 4.0 s copying the
-/// accounts, 1.3 s the history and 0.45 s reading heads.
+/// accounts, 1.3 s the history and 0.45 s reading heads. A `COPY`, its savepoint and a
+/// heads read per chunk of 125 were seven exchanges with the server each, and the server
+/// idled while a page's first chunk was built; one `COPY` per segment, fed as its chunks are
+/// built, took the same write from 10.2-13.6 s to 8.5-8.9 s in alternating runs on a slower
+/// machine.
 async fn upsert<R, M, F>(
     db: &DatabaseConnection,
     ctx: &WriteContext,
@@ -155,54 +171,181 @@ where
     F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
 {
     let mut session = Session::begin(db, M::BULK).await?;
-    let backend = session.backend();
-    let copies = session.copies();
     let mut counts = WriteCounts::default();
     let mut records = records.into_iter();
-    let mut next_chunk = || {
-        let chunk: Vec<R> = records.by_ref().take(CHUNK).collect();
-        let ids: Vec<String> = chunk.iter().map(&key).collect();
-        (!chunk.is_empty()).then_some((chunk, ids))
-    };
-    let mut ready = match next_chunk() {
-        Some((chunk, ids)) => {
-            let stored = stored_rows::<M>(&mut session, &ids, Read::Heads).await?;
-            Some(prepare(backend, copies, ctx, chunk, &ids, &stored, model)?)
+    loop {
+        let segment: Vec<R> = records.by_ref().take(SEGMENT).collect();
+        if segment.is_empty() {
+            break;
         }
-        None => None,
-    };
-    while let Some(mut current) = ready.take() {
-        if !current.deferred.is_empty() {
-            let deferred = std::mem::take(&mut current.deferred);
-            let ids: Vec<String> = deferred.iter().map(|m| m.key().to_owned()).collect();
-            let stored = stored_rows::<M>(&mut session, &ids, Read::Whole).await?;
-            let rest = plan(backend, copies, ctx, deferred, &stored, Read::Whole)?;
-            current.steps.extend(rest.steps);
-            current.counts.add(rest.counts);
-        }
-        let building = match next_chunk() {
-            Some((chunk, ids)) => {
-                let stored = stored_rows::<M>(&mut session, &ids, Read::Heads).await?;
-                let ctx = ctx.clone();
-                Some(tokio::task::spawn_blocking(move || {
-                    prepare(backend, copies, &ctx, chunk, &ids, &stored, model)
-                }))
-            }
-            None => None,
-        };
-        for step in current.steps {
-            session.run(step).await?;
-        }
-        counts.add(current.counts);
-        if let Some(building) = building {
-            let built = building.await.map_err(|e| {
-                DbErr::Custom(format!("building the statements of a chunk failed: {e}"))
-            })?;
-            ready = Some(built?);
-        }
+        counts.add(write_segment(&mut session, ctx, segment, &key, model).await?);
     }
     session.commit().await?;
     Ok(counts)
+}
+
+/// Writes one segment: reads its stored heads, builds its chunks apart from the connection
+/// (`build_chunks`) and writes each as it comes, new rows streaming into one `COPY` where
+/// the session copies; what must wait for the connection (statements, rows read whole
+/// before they can be decided) runs when it is free, and the history is copied last.
+async fn write_segment<R, M, F>(
+    session: &mut Session,
+    ctx: &WriteContext,
+    segment: Vec<R>,
+    key: &impl Fn(&R) -> String,
+    model: F,
+) -> Result<WriteCounts, StoreError>
+where
+    R: Send + 'static,
+    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
+    F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
+{
+    let backend = session.backend();
+    let copies = session.copies();
+    let update: Vec<&'static str> = M::update_columns().iter().map(|c| c.as_str()).collect();
+    let ids: Vec<String> = segment.iter().map(key).collect();
+    let stored = stored_rows::<M>(session, &ids, Read::Heads).await?;
+    let (mut built, builder) = build_chunks(backend, copies, ctx, segment, ids, stored, model);
+    let mut pending = Pending::default();
+    while let Some(chunk) = built.recv().await {
+        if let Some(new_rows) = pending.keep(chunk)? {
+            // Until the builder is done: every later chunk's new rows join this copy.
+            let more = |chunk| pending.keep(chunk);
+            session
+                .copy_new(
+                    new_rows,
+                    M::id_column().as_str(),
+                    &update,
+                    Some(&mut built),
+                    more,
+                )
+                .await?;
+        }
+        // The connection is free: what the chunks so far left runs now.
+        while !pending.statements.is_empty() || !pending.deferred.is_empty() {
+            for statement in std::mem::take(&mut pending.statements) {
+                session.execute(statement).await?;
+            }
+            let deferred = std::mem::take(&mut pending.deferred);
+            if deferred.is_empty() {
+                continue;
+            }
+            let ids: Vec<String> = deferred.iter().map(|m| m.key().to_owned()).collect();
+            let stored = stored_rows::<M>(session, &ids, Read::Whole).await?;
+            let decided = plan(backend, copies, ctx, deferred, &stored, Read::Whole)?;
+            // A deferred row has a stored row, so it is hardly new; if it were (gone since
+            // its head was read), it is copied like any.
+            if let Some(new_rows) = pending.keep(Ok(decided))? {
+                let more = |chunk| pending.keep(chunk);
+                session
+                    .copy_new(new_rows, M::id_column().as_str(), &update, None, more)
+                    .await?;
+            }
+        }
+    }
+    if let Some(builder) = builder {
+        builder.await.map_err(|e| {
+            DbErr::Custom(format!("building the statements of a chunk failed: {e}"))
+        })?;
+    }
+    if let Some(history) = pending.history.take() {
+        session.copy(&history).await?;
+    }
+    Ok(pending.counts)
+}
+
+/// What a segment's chunks leave for when the connection is free, and what they did.
+struct Pending<M> {
+    statements: Vec<Statement>,
+    /// Their history rows, copied together at the end of the segment.
+    history: Option<CopyRows>,
+    deferred: Vec<M>,
+    counts: WriteCounts,
+}
+
+impl<M> Default for Pending<M> {
+    fn default() -> Self {
+        Self {
+            statements: Vec::new(),
+            history: None,
+            deferred: Vec::new(),
+            counts: WriteCounts::default(),
+        }
+    }
+}
+
+impl<M> Pending<M> {
+    /// Keeps a chunk's statements, history and deferred rows, and gives its new rows.
+    fn keep(
+        &mut self,
+        chunk: Result<Prepared<M>, StoreError>,
+    ) -> Result<Option<CopyRows>, StoreError> {
+        let chunk = chunk?;
+        self.statements.extend(chunk.statements);
+        self.deferred.extend(chunk.deferred);
+        self.counts.add(chunk.counts);
+        match (&mut self.history, chunk.history) {
+            (Some(history), Some(more)) => history.append(more)?,
+            (history @ None, more) => *history = more,
+            (Some(_), None) => {}
+        }
+        Ok(chunk.new_rows)
+    }
+}
+
+/// Built chunks, in order.
+type Chunks<M> = Receiver<Result<Prepared<M>, StoreError>>;
+
+/// A segment's chunks, built one after another on a blocking thread while the connection
+/// writes the ones before (deciding and building a chunk was 37 % of a new write, time in
+/// which the server waited), with the thread to await for its end; a segment no larger than
+/// a first chunk (the API's mutation) is built in place. The first chunk is small, as
+/// nothing overlaps building it.
+fn build_chunks<R, M, F>(
+    backend: DbBackend,
+    copies: bool,
+    ctx: &WriteContext,
+    segment: Vec<R>,
+    ids: Vec<String>,
+    stored: HashMap<String, M>,
+    model: F,
+) -> (Chunks<M>, Option<JoinHandle<()>>)
+where
+    R: Send + 'static,
+    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
+    F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
+{
+    // Two chunks ahead at most: a segment's chunks stay bounded, whatever the server's pace.
+    let (sender, receiver) = mpsc::channel(2);
+    if segment.len() <= FIRST_CHUNK {
+        let prepared = prepare(backend, copies, ctx, segment, &ids, &stored, model);
+        // The receiver is ours and the channel empty: this cannot fail.
+        let _ = sender.try_send(prepared);
+        return (receiver, None);
+    }
+    let ctx = ctx.clone();
+    let builder = tokio::task::spawn_blocking(move || {
+        let mut records = segment.into_iter();
+        let mut ids = ids.into_iter();
+        let mut size = FIRST_CHUNK;
+        loop {
+            let chunk: Vec<R> = records.by_ref().take(size).collect();
+            if chunk.is_empty() {
+                return;
+            }
+            let chunk_ids: Vec<String> = ids.by_ref().take(chunk.len()).collect();
+            let prepared = prepare(backend, copies, &ctx, chunk, &chunk_ids, &stored, model);
+            let failed = prepared.is_err();
+            // A closed channel: the write failed and no longer waits for chunks.
+            if sender.blocking_send(prepared).is_err() || failed {
+                return;
+            }
+            size = CHUNK;
+        }
+    });
+    (receiver, Some(builder))
 }
 
 /// How much of the stored rows to read.
@@ -254,10 +397,16 @@ where
     Ok(rows.into_iter().map(|m| (m.key().to_owned(), m)).collect())
 }
 
-/// A chunk's steps (rows, bookkeeping updates, history) and what they do, and the new rows
-/// whose stored rows must be read whole before they can be decided.
+/// A chunk's writes and what they do, and the rows whose stored rows must be read whole
+/// before they can be decided.
 struct Prepared<M> {
-    steps: Vec<Step>,
+    /// Upserts and bookkeeping updates; where the session does not copy, also the new rows
+    /// and the history.
+    statements: Vec<Statement>,
+    /// New rows, where the session copies.
+    new_rows: Option<CopyRows>,
+    /// History rows, where the session copies.
+    history: Option<CopyRows>,
     counts: WriteCounts,
     deferred: Vec<M>,
 }
@@ -354,36 +503,32 @@ where
             writes.push(row);
         }
     }
-    let mut steps = Vec::new();
+    let mut statements = Vec::new();
     let on_conflict = OnConflict::column(M::id_column())
         .update_columns(M::update_columns())
         .to_owned();
     if let Some(insert) = rows::insert_rows(backend, writes, Some(on_conflict))? {
-        steps.push(Step::Run(backend.build(&insert)));
-    }
-    if let Some(rows) = copy::copy_rows(created)? {
-        steps.push(Step::CopyNew {
-            rows,
-            key: M::id_column().as_str(),
-            update: M::update_columns().iter().map(|c| c.as_str()).collect(),
-        });
+        statements.push(backend.build(&insert));
     }
     for (values, ids) in touched {
         let mut update = M::Entity::update_many();
         for (column, value) in values {
             update = update.col_expr(column, Expr::value(value));
         }
-        steps.push(Step::Run(
-            update.filter(M::id_column().is_in(ids)).build(backend),
-        ));
+        statements.push(update.filter(M::id_column().is_in(ids)).build(backend));
     }
-    if copies {
-        steps.extend(copy::copy_rows(changes)?.map(Step::Copy));
-    } else if let Some(insert) = rows::insert_rows(backend, changes, None)? {
-        steps.push(Step::Run(backend.build(&insert)));
-    }
+    let history = if copies {
+        copy::copy_rows(changes)?
+    } else {
+        if let Some(insert) = rows::insert_rows(backend, changes, None)? {
+            statements.push(backend.build(&insert));
+        }
+        None
+    };
     Ok(Prepared {
-        steps,
+        statements,
+        new_rows: copy::copy_rows(created)?,
+        history,
         counts,
         deferred,
     })

@@ -22,21 +22,7 @@ use sea_orm::{
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
-
-/// One step of a write.
-pub(super) enum Step {
-    Run(Statement),
-    /// New rows: copied straight into their table. Should another writer have inserted one
-    /// of their keys since this write read them, they are merged instead, updating these
-    /// columns as the upsert would.
-    CopyNew {
-        rows: CopyRows,
-        key: &'static str,
-        update: Vec<&'static str>,
-    },
-    /// Rows that cannot conflict (history).
-    Copy(CopyRows),
-}
+use tokio::sync::mpsc::Receiver;
 
 pub(super) enum Session {
     Orm(DatabaseTransaction),
@@ -85,22 +71,93 @@ impl Session {
         }
     }
 
-    pub(super) async fn run(&mut self, step: Step) -> Result<(), DbErr> {
-        match (self, step) {
-            (Self::Orm(txn), Step::Run(statement)) => txn.execute_raw(statement).await.map(|_| ()),
-            (Self::Pg(txn), Step::Run(statement)) => bound(statement)
+    pub(super) async fn execute(&mut self, statement: Statement) -> Result<(), DbErr> {
+        match self {
+            Self::Orm(txn) => txn.execute_raw(statement).await.map(|_| ()),
+            Self::Pg(txn) => bound(statement)
                 .execute(&mut **txn)
                 .await
                 .map(|_| ())
                 .map_err(sqlx_error_to_exec_err),
-            (Self::Pg(txn), Step::Copy(rows)) => copy(txn, &rows, &rows.table)
-                .await
-                .map(|_| ())
-                .map_err(sqlx_error_to_exec_err),
-            (Self::Pg(txn), Step::CopyNew { rows, key, update }) => {
-                copy_new(txn, &rows, key, &update).await
+        }
+    }
+
+    /// Copies rows that cannot conflict (history).
+    pub(super) async fn copy(&mut self, rows: &CopyRows) -> Result<(), DbErr> {
+        let txn = self.pg()?;
+        copy(txn, rows, &rows.table)
+            .await
+            .map(|_| ())
+            .map_err(sqlx_error_to_exec_err)
+    }
+
+    /// Copies new rows straight into their table: `first`, then those of each item `more`
+    /// gives (`new_rows_of` keeps the rest of an item for later), in one `COPY` inside a
+    /// savepoint, so the server works on one chunk while the next is built and a segment
+    /// costs one exchange instead of four a chunk. A key another transaction inserted after
+    /// this write read its rows makes the copy fail as a whole: it is undone to the
+    /// savepoint and the rows are copied into a staging table and merged from there with
+    /// `ON CONFLICT`, updating `update` as the upsert would. Only that rare case pays for
+    /// the staging table; the rows sent are kept until then.
+    pub(super) async fn copy_new<T, E: From<DbErr>>(
+        &mut self,
+        first: CopyRows,
+        key: &str,
+        update: &[&str],
+        mut more: Option<&mut Receiver<T>>,
+        mut new_rows_of: impl FnMut(T) -> Result<Option<CopyRows>, E>,
+    ) -> Result<(), E> {
+        let txn = self.pg()?;
+        let mut rows = first;
+        let mut savepoint = sqlx::Connection::begin(&mut *txn)
+            .await
+            .map_err(sqlx_error_to_exec_err)?;
+        let mut copy = savepoint
+            .copy_in_raw(&rows.copy_into(&rows.table))
+            .await
+            .map_err(sqlx_error_to_exec_err)?;
+        copy.send(rows.data.as_slice())
+            .await
+            .map_err(sqlx_error_to_exec_err)?;
+        while let Some(more) = &mut more
+            && let Some(item) = more.recv().await
+        {
+            match new_rows_of(item) {
+                Ok(Some(next)) => {
+                    copy.send(next.data.as_slice())
+                        .await
+                        .map_err(sqlx_error_to_exec_err)?;
+                    rows.append(next)?;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // The write fails as a whole; the server should not wait for the rest.
+                    let _ = copy.abort("the write failed while copying").await;
+                    return Err(e);
+                }
             }
-            (Self::Orm(_), Step::Copy(_) | Step::CopyNew { .. }) => Err(DbErr::Custom(
+        }
+        match copy.finish().await {
+            Ok(_) => {
+                return savepoint
+                    .commit()
+                    .await
+                    .map_err(|e| sqlx_error_to_exec_err(e).into());
+            }
+            Err(e) if is_unique_violation(&e) => {
+                savepoint.rollback().await.map_err(sqlx_error_to_exec_err)?;
+            }
+            Err(e) => return Err(sqlx_error_to_exec_err(e).into()),
+        }
+        merge_from_staging(txn, &rows, key, update)
+            .await
+            .map_err(E::from)
+    }
+
+    fn pg(&mut self) -> Result<&mut sqlx::PgConnection, DbErr> {
+        match self {
+            Self::Pg(txn) => Ok(&mut **txn),
+            Self::Orm(_) => Err(DbErr::Custom(
                 "COPY runs only in a PostgreSQL bulk write".into(),
             )),
         }
@@ -131,26 +188,14 @@ async fn copy(
     copy.finish().await
 }
 
-/// Copies new rows inside a savepoint. A key another transaction inserted after this write
-/// read its rows makes the copy fail as a whole: it is undone to the savepoint and the rows
-/// are copied into a staging table and merged from there with `ON CONFLICT`, as the upsert
-/// would have written them. Only that rare case pays for the staging table.
-async fn copy_new(
-    txn: &mut sqlx::Transaction<'static, Postgres>,
+/// Copies `rows` into a staging table and merges them into their table, updating `update`
+/// where a row with the same `key` is there already.
+async fn merge_from_staging(
+    txn: &mut sqlx::PgConnection,
     rows: &CopyRows,
     key: &str,
     update: &[&str],
 ) -> Result<(), DbErr> {
-    let mut savepoint = sqlx::Connection::begin(&mut **txn)
-        .await
-        .map_err(sqlx_error_to_exec_err)?;
-    match copy(&mut savepoint, rows, &rows.table).await {
-        Ok(_) => return savepoint.commit().await.map_err(sqlx_error_to_exec_err),
-        Err(e) if is_unique_violation(&e) => {
-            savepoint.rollback().await.map_err(sqlx_error_to_exec_err)?;
-        }
-        Err(e) => return Err(sqlx_error_to_exec_err(e)),
-    }
     let staging = format!("{}_staging", rows.table);
     let columns = rows.column_list();
     let updates = update
@@ -168,7 +213,7 @@ async fn copy_new(
     ];
     for statement in statements {
         sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-            .execute(&mut **txn)
+            .execute(&mut *txn)
             .await
             .map_err(sqlx_error_to_exec_err)?;
     }
@@ -183,7 +228,7 @@ async fn copy_new(
         key = quoted(key),
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(merge))
-        .execute(&mut **txn)
+        .execute(&mut *txn)
         .await
         .map(|_| ())
         .map_err(sqlx_error_to_exec_err)

@@ -598,6 +598,88 @@ async fn accounts_without_a_digest_are_compared_whole_and_get_one(db: &TestDb) {
     assert_eq!(changes(db).await.len(), 3);
 }
 
+/// A write larger than a segment (1,000 records) whose segments mix new accounts with
+/// changed, restored and unchanged ones, in no particular order: on PostgreSQL the new rows
+/// of each segment stream into one `COPY` while the rest waits for the connection, and
+/// every kind must still land once, with its history.
+async fn mixed_writes_over_several_segments_land_whole(db: &TestDb) {
+    const STORED: usize = 1_500;
+    const ALL: usize = 2_600;
+    let id = |i: usize| format!("{i:012}");
+    let run1 = run(db, "o-test", t(0)).await;
+    let first: Vec<_> = (0..STORED).map(|i| account(&id(i), "o-test")).collect();
+    upsert_accounts(&db.conn, &WriteContext::run(run1, t(0)), first)
+        .await
+        .expect("first write");
+    let removed: Vec<String> = (100..110).map(|i| format!("aws:{}", id(i))).collect();
+    entity::write::remove(
+        &db.conn,
+        &WriteContext::actor("tester", t(1)),
+        AssetType::CloudAccount,
+        &removed,
+    )
+    .await
+    .expect("remove");
+
+    let renamed = |i: usize| i < STORED && i.is_multiple_of(7);
+    // A permutation of 0..ALL (7,919 is prime to 2,600), so every segment mixes kinds.
+    let batch: Vec<_> = (0..ALL)
+        .map(|n| n * 7_919 % ALL)
+        .map(|i| {
+            let mut record = account(&id(i), "o-test");
+            if renamed(i) {
+                record.name = format!("renamed {i}");
+            }
+            record
+        })
+        .collect();
+    let run2 = run(db, "o-test", t(2)).await;
+    let counts = upsert_accounts(&db.conn, &WriteContext::run(run2, t(2)), batch)
+        .await
+        .expect("second write");
+    let restored = 10;
+    let updated = (0..STORED)
+        .filter(|&i| renamed(i) && !(100..110).contains(&i))
+        .count() as u64;
+    let created = (ALL - STORED) as u64;
+    assert_eq!(
+        counts,
+        WriteCounts {
+            created,
+            updated,
+            restored,
+            unchanged: STORED as u64 - updated - restored,
+            removed: 0,
+        }
+    );
+
+    let rows = cloud_account::Entity::find()
+        .order_by_asc(cloud_account::Column::NativeId)
+        .all(&db.conn)
+        .await
+        .expect("read");
+    assert_eq!(rows.len(), ALL);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.native_id, id(i));
+        let name = if renamed(i) {
+            format!("renamed {i}")
+        } else {
+            format!("account {}", id(i))
+        };
+        assert_eq!(row.name, name, "{}", row.id);
+        assert_eq!(row.last_run_id, Some(run2), "{}", row.id);
+        assert_eq!(row.removed_at, None, "{}", row.id);
+    }
+    let history = changes(db).await;
+    let count = |kind: ChangeKind| history.iter().filter(|c| c.kind == kind).count() as u64;
+    assert_eq!(count(ChangeKind::Created), STORED as u64 + created);
+    assert_eq!(count(ChangeKind::Removed), restored);
+    assert_eq!(count(ChangeKind::Restored), restored);
+    assert_eq!(count(ChangeKind::Updated), updated);
+    let second: Vec<_> = history.iter().filter(|c| c.run_id == Some(run2)).collect();
+    assert_eq!(second.len() as u64, created + updated + restored);
+}
+
 entity::on_both_backends!(
     awkward_json_round_trips_exactly,
     copied_and_inserted_rows_keep_the_same_time,
@@ -608,6 +690,7 @@ entity::on_both_backends!(
     a_change_records_only_the_changed_fields,
     duplicates_in_a_batch_keep_the_last,
     large_batches_span_several_statements,
+    mixed_writes_over_several_segments_land_whole,
     a_failed_batch_writes_nothing,
     a_batch_failing_in_a_later_chunk_writes_nothing,
     empty_native_ids_are_refused,
