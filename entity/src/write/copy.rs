@@ -31,14 +31,19 @@ impl CopyRows {
         format!("COPY {} ({}) FROM STDIN", quoted(table), self.column_list())
     }
 
-    /// Adds `more`'s rows after these: rows copied together must be of the same table and
-    /// set the same columns.
-    pub(crate) fn append(&mut self, more: CopyRows) -> Result<(), DbErr> {
-        if more.table != self.table || more.columns != self.columns {
+    /// Whether `other`'s lines can follow these in one `COPY`: same table, same columns.
+    pub(crate) fn same_layout(&self, other: &CopyRows) -> Result<(), DbErr> {
+        if other.table != self.table || other.columns != self.columns {
             return Err(DbErr::Custom(
                 "rows copied together must set the same columns".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Adds `more`'s rows after these.
+    pub(crate) fn append(&mut self, more: CopyRows) -> Result<(), DbErr> {
+        self.same_layout(&more)?;
         self.data.extend_from_slice(&more.data);
         Ok(())
     }

@@ -223,13 +223,13 @@ where
                 .await?;
         }
         // The connection is free: what the chunks so far left runs now.
-        while !pending.statements.is_empty() || !pending.deferred.is_empty() {
+        loop {
             for statement in std::mem::take(&mut pending.statements) {
                 session.execute(statement).await?;
             }
             let deferred = std::mem::take(&mut pending.deferred);
             if deferred.is_empty() {
-                continue;
+                break;
             }
             let ids: Vec<String> = deferred.iter().map(|m| m.key().to_owned()).collect();
             let stored = stored_rows::<M>(session, &ids, Read::Whole).await?;

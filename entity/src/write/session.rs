@@ -108,33 +108,42 @@ impl Session {
         mut new_rows_of: impl FnMut(T) -> Result<Option<CopyRows>, E>,
     ) -> Result<(), E> {
         let txn = self.pg()?;
-        let mut rows = first;
         let mut savepoint = sqlx::Connection::begin(&mut *txn)
             .await
             .map_err(sqlx_error_to_exec_err)?;
         let mut copy = savepoint
-            .copy_in_raw(&rows.copy_into(&rows.table))
+            .copy_in_raw(&first.copy_into(&first.table))
             .await
             .map_err(sqlx_error_to_exec_err)?;
-        copy.send(rows.data.as_slice())
+        copy.send(first.data.as_slice())
             .await
             .map_err(sqlx_error_to_exec_err)?;
+        // Kept as sent, not joined: only the rare merge below reads them again.
+        let mut sent = vec![first];
         while let Some(more) = &mut more
             && let Some(item) = more.recv().await
         {
-            match new_rows_of(item) {
-                Ok(Some(next)) => {
-                    copy.send(next.data.as_slice())
-                        .await
-                        .map_err(sqlx_error_to_exec_err)?;
-                    rows.append(next)?;
-                }
-                Ok(None) => {}
+            // Lines of another layout must not reach the stream.
+            let checked = new_rows_of(item).and_then(|next| match next {
+                Some(next) => sent[0]
+                    .same_layout(&next)
+                    .map(|()| Some(next))
+                    .map_err(E::from),
+                None => Ok(None),
+            });
+            let next = match checked {
+                Ok(next) => next,
                 Err(e) => {
                     // The write fails as a whole; the server should not wait for the rest.
                     let _ = copy.abort("the write failed while copying").await;
                     return Err(e);
                 }
+            };
+            if let Some(next) = next {
+                copy.send(next.data.as_slice())
+                    .await
+                    .map_err(sqlx_error_to_exec_err)?;
+                sent.push(next);
             }
         }
         match copy.finish().await {
@@ -149,7 +158,7 @@ impl Session {
             }
             Err(e) => return Err(sqlx_error_to_exec_err(e).into()),
         }
-        merge_from_staging(txn, &rows, key, update)
+        merge_from_staging(txn, &sent, key, update)
             .await
             .map_err(E::from)
     }
@@ -188,14 +197,17 @@ async fn copy(
     copy.finish().await
 }
 
-/// Copies `rows` into a staging table and merges them into their table, updating `update`
-/// where a row with the same `key` is there already.
+/// Copies `parts` (rows of one table and layout) into a staging table and merges them into
+/// their table, updating `update` where a row with the same `key` is there already.
 async fn merge_from_staging(
     txn: &mut sqlx::PgConnection,
-    rows: &CopyRows,
+    parts: &[CopyRows],
     key: &str,
     update: &[&str],
 ) -> Result<(), DbErr> {
+    let Some(rows) = parts.first() else {
+        return Ok(());
+    };
     let staging = format!("{}_staging", rows.table);
     let columns = rows.column_list();
     let updates = update
@@ -217,9 +229,11 @@ async fn merge_from_staging(
             .await
             .map_err(sqlx_error_to_exec_err)?;
     }
-    copy(txn, rows, &staging)
-        .await
-        .map_err(sqlx_error_to_exec_err)?;
+    for part in parts {
+        copy(txn, part, &staging)
+            .await
+            .map_err(sqlx_error_to_exec_err)?;
+    }
     let merge = format!(
         "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} \
          ON CONFLICT ({key}) DO UPDATE SET {updates}",

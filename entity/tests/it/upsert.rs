@@ -4,7 +4,7 @@ use entity::record::AccountRecord;
 use entity::testing::TestDb;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
 use entity::{StoreError, as_of, asset_change, cloud_account, monitoring_endpoint};
-use sea_orm::{DbBackend, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 async fn changes(db: &TestDb) -> Vec<asset_change::Model> {
@@ -742,10 +742,15 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
 
     let conn = db.conn.clone();
     let write = tokio::spawn(async move {
-        let batch = vec![
+        // More than a first chunk, so the copy that fails was sent in several parts, all of
+        // which the merge must bring in.
+        let mut batch = vec![
             account("555555555555", "o-test"),
             account("666666666666", "o-test"),
         ];
+        batch.extend(
+            (0..198).map(|i| account(&format!("{:012}", 700_000_000_000u64 + i), "o-test")),
+        );
         upsert_accounts(&conn, &WriteContext::run(ours, t(5)), batch).await
     });
     // The copy reads nothing of the uncommitted row, then waits on its key.
@@ -775,7 +780,7 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
     txn.commit().await.expect("their commit");
 
     let counts = write.await.expect("join").expect("the write merges");
-    assert_eq!(counts.created, 2, "{counts:?}");
+    assert_eq!(counts.created, 200, "{counts:?}");
     let merged = stored_account(&db, "aws:555555555555").await;
     assert_eq!(merged.name, "account 555555555555");
     assert_eq!(merged.last_run_id, Some(ours));
@@ -788,7 +793,13 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
         stored_account(&db, "aws:666666666666").await.last_run_id,
         Some(ours)
     );
-    assert_eq!(changes(&db).await.len(), 2);
+    let ours_now = cloud_account::Entity::find()
+        .filter(cloud_account::Column::LastRunId.eq(ours))
+        .count(&db.conn)
+        .await
+        .expect("count");
+    assert_eq!(ours_now, 200);
+    assert_eq!(changes(&db).await.len(), 200);
     other.close().await.expect("close");
     db.finish().await;
 }
