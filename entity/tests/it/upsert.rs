@@ -803,3 +803,91 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
     other.close().await.expect("close");
     db.finish().await;
 }
+
+/// The server ends the writing connection in the middle of a bulk write, while its segments
+/// stream into `COPY` (an administrator's `pg_terminate_backend`, a failover, a restart): the
+/// write must return the error instead of hanging on its chunk builder or panicking, keep
+/// none of what it sent, and leave the pool able to write the same batch again. PostgreSQL
+/// only: SQLite has no server to end a connection.
+#[tokio::test]
+async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() {
+    use sea_orm::ConnectionTrait;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    entity::testing::within_hang_limit(async {
+        let first = run(&db, "o-test", t(0)).await;
+        let stored: Vec<_> = (0..10)
+            .map(|i| account(&format!("{i:012}"), "o-test"))
+            .collect();
+        upsert_accounts(&db.conn, &WriteContext::run(first, t(0)), stored)
+            .await
+            .expect("first write");
+        // Five segments of new accounts: the first `COPY` starts long before the last ends.
+        let batch: Vec<_> = (0..5_000)
+            .map(|i| account(&format!("{:012}", 800_000_000_000u64 + i), "o-test"))
+            .collect();
+        let second = run(&db, "o-test", t(1)).await;
+
+        let conn = db.conn.clone();
+        let again = batch.clone();
+        let write = tokio::spawn(async move {
+            upsert_accounts(&conn, &WriteContext::run(second, t(1)), again).await
+        });
+        // The writer holds its row lock on this test's table from its first `COPY` until it
+        // commits; no other test's connection does (each has its own schema).
+        let writer = "SELECT l.pid FROM pg_locks l \
+                      WHERE l.locktype = 'relation' AND l.relation = 'cloud_accounts'::regclass \
+                      AND l.mode = 'RowExclusiveLock' AND l.granted AND l.pid <> pg_backend_pid()";
+        let mut polls = 0;
+        let pid = loop {
+            let row = db
+                .conn
+                .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, writer))
+                .await
+                .expect("pg_locks");
+            if let Some(row) = row {
+                break row.try_get::<i32>("", "pid").expect("pid");
+            }
+            polls += 1;
+            assert!(polls < 30_000, "the write never started copying");
+            assert!(
+                !write.is_finished(),
+                "the write ended before it was seen copying"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        };
+        db.conn
+            .execute_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT pg_terminate_backend({pid})"),
+            ))
+            .await
+            .expect("terminate the writer");
+
+        let result = write.await.expect("the write returns, it does not panic");
+        assert!(matches!(result, Err(StoreError::Db(_))), "got {result:?}");
+        assert_eq!(
+            cloud_account::Entity::find()
+                .count(&db.conn)
+                .await
+                .expect("count"),
+            10,
+            "none of the ended write's accounts stay"
+        );
+        assert_eq!(changes(&db).await.len(), 10, "nor any of its history");
+
+        let counts = upsert_accounts(&db.conn, &WriteContext::run(second, t(1)), batch)
+            .await
+            .expect("the pool writes again");
+        assert_eq!(counts.created, 5_000, "{counts:?}");
+        let ours = cloud_account::Entity::find()
+            .filter(cloud_account::Column::LastRunId.eq(second))
+            .count(&db.conn)
+            .await
+            .expect("count");
+        assert_eq!(ours, 5_000);
+    })
+    .await;
+    db.finish().await;
+}
