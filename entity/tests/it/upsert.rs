@@ -215,18 +215,25 @@ async fn a_failed_batch_writes_nothing(db: &TestDb) {
     );
 }
 
+/// Accounts `000000000000`-`000000000009` ("account …"), written by a run of scope
+/// `o-test` at `t(0)`, whose id it returns: what a failed write must leave as it was.
+async fn ten_stored_accounts(db: &TestDb) -> i64 {
+    let first = run(db, "o-test", t(0)).await;
+    let stored: Vec<_> = (0..10)
+        .map(|i| account(&format!("{i:012}"), "o-test"))
+        .collect();
+    upsert_accounts(&db.conn, &WriteContext::run(first, t(0)), stored)
+        .await
+        .expect("first write");
+    first
+}
+
 async fn a_batch_failing_in_a_later_chunk_writes_nothing(db: &TestDb) {
     // Chunks are built while earlier ones execute, so a failure can come after statements
     // of the batch have run: the transaction must still take them all back, and rows stored
     // before stay as they were. PostgreSQL refuses a NUL character in text; SQLite stores it,
     // so there the batch lands whole.
-    let run1 = run(db, "o-test", t(0)).await;
-    let stored: Vec<_> = (0..10)
-        .map(|i| account(&format!("{i:012}"), "o-test"))
-        .collect();
-    upsert_accounts(&db.conn, &WriteContext::run(run1, t(0)), stored)
-        .await
-        .expect("first write");
+    let run1 = ten_stored_accounts(db).await;
     let mut batch: Vec<_> = (0..700)
         .map(|i| {
             let mut record = account(&format!("{i:012}"), "o-test");
@@ -816,13 +823,7 @@ async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() 
         return;
     };
     entity::testing::within_hang_limit(async {
-        let first = run(&db, "o-test", t(0)).await;
-        let stored: Vec<_> = (0..10)
-            .map(|i| account(&format!("{i:012}"), "o-test"))
-            .collect();
-        upsert_accounts(&db.conn, &WriteContext::run(first, t(0)), stored)
-            .await
-            .expect("first write");
+        ten_stored_accounts(&db).await;
         // Five segments of new accounts: the first `COPY` starts long before the last ends.
         let batch: Vec<_> = (0..5_000)
             .map(|i| account(&format!("{:012}", 800_000_000_000u64 + i), "o-test"))
