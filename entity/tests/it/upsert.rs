@@ -15,6 +15,22 @@ async fn changes(db: &TestDb) -> Vec<asset_change::Model> {
         .expect("read changes")
 }
 
+async fn account_count(db: &TestDb) -> u64 {
+    cloud_account::Entity::find()
+        .count(&db.conn)
+        .await
+        .expect("count accounts")
+}
+
+/// How many accounts name `run` as the one that last saw them.
+async fn accounts_last_seen_by(db: &TestDb, run: i64) -> u64 {
+    cloud_account::Entity::find()
+        .filter(cloud_account::Column::LastRunId.eq(run))
+        .count(&db.conn)
+        .await
+        .expect("count accounts")
+}
+
 async fn writing_the_same_batch_twice_changes_only_last_seen(db: &TestDb) {
     let batch = vec![
         account("111111111111", "o-test"),
@@ -175,13 +191,7 @@ async fn large_batches_span_several_statements(db: &TestDb) {
         .await
         .expect("write again");
     assert_eq!(counts.unchanged, 1_234);
-    assert_eq!(
-        cloud_account::Entity::find()
-            .count(&db.conn)
-            .await
-            .expect("count"),
-        1_234
-    );
+    assert_eq!(account_count(db).await, 1_234);
     assert_eq!(
         asset_change::Entity::find()
             .count(&db.conn)
@@ -199,13 +209,7 @@ async fn a_failed_batch_writes_nothing(db: &TestDb) {
         .collect();
     let result = upsert_accounts(&db.conn, &WriteContext::run(987_654, t(0)), batch).await;
     assert!(matches!(result, Err(StoreError::Db(_))), "got {result:?}");
-    assert_eq!(
-        cloud_account::Entity::find()
-            .count(&db.conn)
-            .await
-            .expect("count"),
-        0
-    );
+    assert_eq!(account_count(db).await, 0);
     assert_eq!(
         asset_change::Entity::find()
             .count(&db.conn)
@@ -800,12 +804,7 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
         stored_account(&db, "aws:666666666666").await.last_run_id,
         Some(ours)
     );
-    let ours_now = cloud_account::Entity::find()
-        .filter(cloud_account::Column::LastRunId.eq(ours))
-        .count(&db.conn)
-        .await
-        .expect("count");
-    assert_eq!(ours_now, 200);
+    assert_eq!(accounts_last_seen_by(&db, ours).await, 200);
     assert_eq!(changes(&db).await.len(), 200);
     other.close().await.expect("close");
     db.finish().await;
@@ -869,10 +868,7 @@ async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() 
         let result = write.await.expect("the write returns, it does not panic");
         assert!(matches!(result, Err(StoreError::Db(_))), "got {result:?}");
         assert_eq!(
-            cloud_account::Entity::find()
-                .count(&db.conn)
-                .await
-                .expect("count"),
+            account_count(&db).await,
             10,
             "none of the ended write's accounts stay"
         );
@@ -882,12 +878,7 @@ async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() 
             .await
             .expect("the pool writes again");
         assert_eq!(counts.created, 5_000, "{counts:?}");
-        let ours = cloud_account::Entity::find()
-            .filter(cloud_account::Column::LastRunId.eq(second))
-            .count(&db.conn)
-            .await
-            .expect("count");
-        assert_eq!(ours, 5_000);
+        assert_eq!(accounts_last_seen_by(&db, second).await, 5_000);
     })
     .await;
     db.finish().await;
