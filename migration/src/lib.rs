@@ -14,6 +14,7 @@ mod m20261129_000003_change_feed;
 mod m20261129_000004_lz4_history;
 mod m20261129_000005_bookkeeping_in_place;
 mod m20261129_000006_observed_digest;
+mod m20261130_000007_brin_history_run;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_lz4_history::Migration),
             Box::new(m20261129_000005_bookkeeping_in_place::Migration),
             Box::new(m20261129_000006_observed_digest::Migration),
+            Box::new(m20261130_000007_brin_history_run::Migration),
         ]
     }
 }

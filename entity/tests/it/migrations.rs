@@ -248,4 +248,88 @@ async fn enum_columns_refuse_unknown_values(db: &TestDb) {
     );
 }
 
-entity::on_both_backends!(enum_columns_refuse_unknown_values);
+/// Deleting a run, which only an operator does, keeps the history and the accounts it wrote
+/// and leaves them without a run: the foreign keys' `ON DELETE SET NULL`, which on
+/// PostgreSQL finds the history rows through the BRIN index on `run_id`.
+async fn a_deleted_run_leaves_its_history_without_a_run(db: &TestDb) {
+    use crate::fixtures::{account, run, t};
+    use entity::write::{WriteContext, upsert_accounts};
+    use entity::{asset_change, cloud_account, collector_run};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let kept = run(db, "o-kept", t(0)).await;
+    let deleted = run(db, "o-test", t(5)).await;
+    for (run_id, scope, minutes) in [(kept, "o-kept", 0), (deleted, "o-test", 5)] {
+        let records = (0..30)
+            .map(|n| account(&format!("{scope}-{n:03}"), scope))
+            .collect();
+        upsert_accounts(&db.conn, &WriteContext::run(run_id, t(minutes)), records)
+            .await
+            .expect("write");
+    }
+    let changes_of = |run_id: Option<i64>| {
+        let find = asset_change::Entity::find();
+        let find = match run_id {
+            Some(id) => find.filter(asset_change::Column::RunId.eq(id)),
+            None => find.filter(asset_change::Column::RunId.is_null()),
+        };
+        find.count(&db.conn)
+    };
+    assert_eq!(changes_of(Some(deleted)).await.expect("count"), 30);
+
+    let gone = collector_run::Entity::delete_by_id(deleted)
+        .exec(&db.conn)
+        .await
+        .expect("delete the run");
+    assert_eq!(gone.rows_affected, 1);
+
+    assert_eq!(changes_of(Some(deleted)).await.expect("count"), 0);
+    assert_eq!(changes_of(None).await.expect("count"), 30);
+    assert_eq!(changes_of(Some(kept)).await.expect("count"), 30);
+    assert_eq!(
+        cloud_account::Entity::find()
+            .filter(cloud_account::Column::LastRunId.is_null())
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        30
+    );
+    assert_eq!(
+        cloud_account::Entity::find()
+            .count(&db.conn)
+            .await
+            .expect("count"),
+        60
+    );
+}
+
+entity::on_both_backends!(
+    enum_columns_refuse_unknown_values,
+    a_deleted_run_leaves_its_history_without_a_run,
+);
+
+/// On PostgreSQL the index behind the history's run foreign key is BRIN, summarizing ranges
+/// as they fill (see the migration `m20261130_000007_brin_history_run` for why); SQLite
+/// keeps a B-tree.
+#[tokio::test]
+async fn the_history_run_index_is_brin_on_postgres() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let row = db
+        .conn
+        .query_one_raw(Statement::from_string(
+            db.conn.get_database_backend(),
+            "SELECT indexdef FROM pg_indexes \
+             WHERE schemaname = current_schema() AND indexname = 'asset_changes_run'",
+        ))
+        .await
+        .expect("read the index")
+        .expect("the index exists");
+    let definition: String = row.try_get("", "indexdef").expect("indexdef");
+    assert!(
+        definition.ends_with("USING brin (run_id) WITH (autosummarize='on')"),
+        "{definition}"
+    );
+    db.finish().await;
+}
