@@ -249,8 +249,8 @@ async fn enum_columns_refuse_unknown_values(db: &TestDb) {
 }
 
 /// Deleting a run, which only an operator does, keeps the history and the accounts it wrote
-/// and leaves them without a run: the foreign keys' `ON DELETE SET NULL`, which on
-/// PostgreSQL finds the history rows through the BRIN index on `run_id`.
+/// and leaves them without a run: the foreign keys' `ON DELETE SET NULL`, with the BRIN
+/// index on the history's `run_id` behind it on PostgreSQL.
 async fn a_deleted_run_leaves_its_history_without_a_run(db: &TestDb) {
     use crate::fixtures::{account, run, t};
     use entity::write::{WriteContext, upsert_accounts};
