@@ -764,9 +764,13 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
         );
         upsert_accounts(&conn, &WriteContext::run(ours, t(5)), batch).await
     });
-    // The copy reads nothing of the uncommitted row, then waits on its key.
-    let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
-                   WHERE wait_event_type = 'Lock' AND query LIKE 'COPY \"cloud_accounts\"%'";
+    // The copy reads nothing of the uncommitted row, then waits on its key: a backend that
+    // writes this test's table (each test has its own schema, so no other test's does) and
+    // waits for a lock.
+    let waiting = "SELECT count(*) AS n FROM pg_locks w WHERE NOT w.granted AND w.pid IN \
+                   (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'relation' \
+                   AND l.relation = 'cloud_accounts'::regclass \
+                   AND l.mode = 'RowExclusiveLock' AND l.granted)";
     let mut polls = 0;
     loop {
         let row = db
@@ -776,7 +780,7 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
                 waiting,
             ))
             .await
-            .expect("pg_stat_activity")
+            .expect("pg_locks")
             .expect("a count");
         if row.try_get::<i64>("", "n").expect("count") > 0 {
             break;
