@@ -57,6 +57,15 @@ pub fn endpoint(id: &str) -> EndpointRecord {
     }
 }
 
+/// How many accounts are stored.
+pub async fn account_count(db: &TestDb) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    entity::cloud_account::Entity::find()
+        .count(&db.conn)
+        .await
+        .expect("count accounts")
+}
+
 pub async fn run(db: &TestDb, scope: &str, at: DateTime<Utc>) -> i64 {
     start_run(&db.conn, "test", "0", scope, at)
         .await

@@ -239,20 +239,14 @@ async fn enum_columns_refuse_unknown_values(db: &TestDb) {
             .await
             .is_err()
     );
-    assert_eq!(
-        entity::cloud_account::Entity::find()
-            .count(&db.conn)
-            .await
-            .expect("count"),
-        1
-    );
+    assert_eq!(crate::fixtures::account_count(db).await, 1);
 }
 
 /// Deleting a run, which only an operator does, keeps the history and the accounts it wrote
 /// and leaves them without a run: the foreign keys' `ON DELETE SET NULL`, with the BRIN
 /// index on the history's `run_id` behind it on PostgreSQL.
 async fn a_deleted_run_leaves_its_history_without_a_run(db: &TestDb) {
-    use crate::fixtures::{account, run, t};
+    use crate::fixtures::{account, account_count, run, t};
     use entity::write::{WriteContext, upsert_accounts};
     use entity::{asset_change, cloud_account, collector_run};
     use sea_orm::{ColumnTrait, QueryFilter};
@@ -293,13 +287,7 @@ async fn a_deleted_run_leaves_its_history_without_a_run(db: &TestDb) {
             .expect("count"),
         30
     );
-    assert_eq!(
-        cloud_account::Entity::find()
-            .count(&db.conn)
-            .await
-            .expect("count"),
-        60
-    );
+    assert_eq!(account_count(db).await, 60);
 }
 
 entity::on_both_backends!(

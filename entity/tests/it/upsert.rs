@@ -1,4 +1,4 @@
-use crate::fixtures::{account, endpoint, run, t};
+use crate::fixtures::{account, account_count, endpoint, run, t};
 use entity::enums::{AccountStatus, AssetType, ChangeKind};
 use entity::record::AccountRecord;
 use entity::testing::TestDb;
@@ -13,13 +13,6 @@ async fn changes(db: &TestDb) -> Vec<asset_change::Model> {
         .all(&db.conn)
         .await
         .expect("read changes")
-}
-
-async fn account_count(db: &TestDb) -> u64 {
-    cloud_account::Entity::find()
-        .count(&db.conn)
-        .await
-        .expect("count accounts")
 }
 
 /// How many accounts name `run` as the one that last saw them.
