@@ -702,6 +702,13 @@ entity::on_both_backends!(
     a_closed_database_is_an_error_not_a_panic,
 );
 
+/// The backends writing this test's `cloud_accounts` (PostgreSQL): each holds
+/// `RowExclusiveLock` on it from its first statement until it commits. No other test's
+/// connection does, as each test has its own schema.
+const WRITERS: &str = "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'relation' \
+                       AND l.relation = 'cloud_accounts'::regclass \
+                       AND l.mode = 'RowExclusiveLock' AND l.granted";
+
 /// A bulk write on PostgreSQL copies the accounts it read as new. Another writer may insert
 /// one of them between that read and the copy (two collectors whose scopes overlap): the
 /// copy then fails on the key, and the write must merge instead of failing. Here the other
@@ -757,20 +764,18 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
         );
         upsert_accounts(&conn, &WriteContext::run(ours, t(5)), batch).await
     });
-    // The copy reads nothing of the uncommitted row, then waits on its key: a backend that
-    // writes this test's table (each test has its own schema, so no other test's does) and
-    // waits for a lock.
-    let waiting = "SELECT count(*) AS n FROM pg_locks w WHERE NOT w.granted AND w.pid IN \
-                   (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'relation' \
-                   AND l.relation = 'cloud_accounts'::regclass \
-                   AND l.mode = 'RowExclusiveLock' AND l.granted)";
+    // The copy reads nothing of the uncommitted row, then waits on its key: a writer of this
+    // test's table that waits for a lock.
+    let waiting = format!(
+        "SELECT count(*) AS n FROM pg_locks w WHERE NOT w.granted AND w.pid IN ({WRITERS})"
+    );
     let mut polls = 0;
     loop {
         let row = db
             .conn
             .query_one_raw(sea_orm::Statement::from_string(
                 DbBackend::Postgres,
-                waiting,
+                waiting.as_str(),
             ))
             .await
             .expect("pg_locks")
@@ -832,15 +837,16 @@ async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() 
             upsert_accounts(&conn, &WriteContext::run(second, t(1)), again).await
         });
         // The writer holds its row lock on this test's table from its first `COPY` until it
-        // commits; no other test's connection does (each has its own schema).
-        let writer = "SELECT l.pid FROM pg_locks l \
-                      WHERE l.locktype = 'relation' AND l.relation = 'cloud_accounts'::regclass \
-                      AND l.mode = 'RowExclusiveLock' AND l.granted AND l.pid <> pg_backend_pid()";
+        // commits.
+        let writer = format!("{WRITERS} AND l.pid <> pg_backend_pid()");
         let mut polls = 0;
         let pid = loop {
             let row = db
                 .conn
-                .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, writer))
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::Postgres,
+                    writer.as_str(),
+                ))
                 .await
                 .expect("pg_locks");
             if let Some(row) = row {
