@@ -15,6 +15,7 @@ mod m20261129_000004_lz4_history;
 mod m20261129_000005_bookkeeping_in_place;
 mod m20261129_000006_observed_digest;
 mod m20261130_000007_brin_history_run;
+mod m20261130_000008_substring_statistics;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_bookkeeping_in_place::Migration),
             Box::new(m20261129_000006_observed_digest::Migration),
             Box::new(m20261130_000007_brin_history_run::Migration),
+            Box::new(m20261130_000008_substring_statistics::Migration),
         ]
     }
 }

@@ -321,3 +321,62 @@ async fn the_history_run_index_is_brin_on_postgres() {
     );
     db.finish().await;
 }
+
+/// On PostgreSQL, `nameContains` and `urlContains` (`lower(…) LIKE '%needle%'`) are
+/// estimated from statistics on the lowered column, not guessed (0.5 % of the rows, 1 of
+/// the 200 here): see the migration `m20261130_000008_substring_statistics`.
+#[tokio::test]
+async fn substring_filters_are_estimated_from_statistics_on_postgres() {
+    use crate::fixtures::{account, endpoint, run, t};
+    use entity::write::{WriteContext, upsert_accounts, upsert_endpoints};
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let run_id = run(&db, "o-test", t(0)).await;
+    let accounts = (0..200)
+        .map(|n| {
+            let mut record = account(&format!("{n:012}"), "o-test");
+            record.name = format!("Team {n} {}", if n % 2 == 0 { "PROD" } else { "dev" });
+            record
+        })
+        .collect();
+    upsert_accounts(&db.conn, &WriteContext::run(run_id, t(0)), accounts)
+        .await
+        .expect("write accounts");
+    let endpoints = (0..200)
+        .map(|n| endpoint(&format!("{}-{n}", if n % 2 == 0 { "prom" } else { "graf" })))
+        .collect();
+    upsert_endpoints(&db.conn, &WriteContext::actor("ana", t(0)), endpoints)
+        .await
+        .expect("write endpoints");
+    let sql = |sql: &str| Statement::from_string(db.conn.get_database_backend(), sql);
+    db.conn
+        .execute_raw(sql("ANALYZE cloud_accounts, monitoring_endpoints"))
+        .await
+        .expect("analyze");
+    for (query, matching) in [
+        (
+            "SELECT id FROM cloud_accounts WHERE lower(name) LIKE '%prod%'",
+            100.0,
+        ),
+        (
+            "SELECT id FROM monitoring_endpoints WHERE lower(url) LIKE '%prom%'",
+            100.0,
+        ),
+    ] {
+        let plan = db
+            .conn
+            .query_one_raw(sql(&format!("EXPLAIN (FORMAT JSON) {query}")))
+            .await
+            .expect("explain")
+            .expect("a plan");
+        let plan: serde_json::Value = plan.try_get_by_index(0).expect("the plan as JSON");
+        let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().expect("Plan Rows");
+        assert!(
+            estimate > matching / 2.0 && estimate < matching * 1.5,
+            "{query}: {estimate} rows expected, {matching} match"
+        );
+    }
+    db.finish().await;
+}
