@@ -232,7 +232,12 @@ async fn every_account_filter_narrows_the_list(db: &TestDb) {
         "Production Tools",
         "o-1/r-1/Production",
     );
-    production.tags = [("team".to_owned(), "tools".to_owned())].into();
+    // A tag whose key and value need escaping in JSON: the filter must match it exactly.
+    production.tags = [
+        ("team".to_owned(), "tools".to_owned()),
+        ("cost \"center\"".to_owned(), "a\\b\u{e9}".to_owned()),
+    ]
+    .into();
     production.status = AccountStatus::Suspended;
     let mut prod = account(Provider::Aws, "333", "prod root 100%_done", "o-1/r-1/Prod");
     prod.tags = [("env".to_owned(), "prod".to_owned())].into();
@@ -286,6 +291,14 @@ async fn every_account_filter_narrows_the_list(db: &TestDb) {
         ),
         (
             json!({ "tag": [{ "key": "team", "value": "nobody" }] }),
+            vec![],
+        ),
+        (
+            json!({ "tag": [{ "key": "cost \"center\"", "value": "a\\b\u{e9}" }] }),
+            vec!["aws:222"],
+        ),
+        (
+            json!({ "tag": [{ "key": "cost \"center\"", "value": "a\\b" }] }),
             vec![],
         ),
         (json!({ "scope": ["organizations/1"] }), vec!["gcp:proj"]),
