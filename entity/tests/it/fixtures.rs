@@ -72,3 +72,13 @@ pub async fn run(db: &TestDb, scope: &str, at: DateTime<Utc>) -> i64 {
         .expect("start a run")
         .id
 }
+
+/// The one row `sql` returns: the store tests read PostgreSQL's catalogs, plans and locks.
+pub async fn query_one(db: &TestDb, sql: &str) -> sea_orm::QueryResult {
+    use sea_orm::{ConnectionTrait, Statement};
+    db.conn
+        .query_one_raw(Statement::from_string(db.conn.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("a row")
+}

@@ -116,30 +116,20 @@ async fn large_values_compress_with_lz4_where_the_server_can() {
 /// the official images). SQLite has no such storage; the migration only drops an index there.
 #[tokio::test]
 async fn unchanged_rows_are_rewritten_in_place_on_postgres() {
-    use crate::fixtures::{account, run, t};
+    use crate::fixtures::{account, query_one, run, t};
     use entity::write::{WriteContext, upsert_accounts};
-    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm::ConnectionTrait;
     let Some(db) = TestDb::postgres().await else {
         return;
-    };
-    let backend = db.conn.get_database_backend();
-    let query_one = |sql: String| {
-        let conn = db.conn.clone();
-        async move {
-            conn.query_one_raw(Statement::from_string(backend, sql))
-                .await
-                .expect("query")
-                .expect("a row")
-        }
     };
     db.conn
         .execute_unprepared("CREATE EXTENSION IF NOT EXISTS pageinspect")
         .await
         .expect("pageinspect (PostgreSQL contrib) is needed to read heap pages");
     let pageinspect: String = query_one(
+        &db,
         "SELECT quote_ident(extnamespace::regnamespace::text) AS s FROM pg_extension \
-         WHERE extname = 'pageinspect'"
-            .into(),
+         WHERE extname = 'pageinspect'",
     )
     .await
     .try_get("", "s")
@@ -175,7 +165,7 @@ async fn unchanged_rows_are_rewritten_in_place_on_postgres() {
                  AND xact_start < '{ended}'::timestamptz"
             );
             let mut polls = 0;
-            while query_one(older.clone())
+            while query_one(&db, &older)
                 .await
                 .try_get::<i64>("", "n")
                 .expect("n")
@@ -197,9 +187,9 @@ async fn unchanged_rows_are_rewritten_in_place_on_postgres() {
         )
         .await
         .expect("write");
-        let ended = query_one("SELECT clock_timestamp()::text AS t".into()).await;
+        let ended = query_one(&db, "SELECT clock_timestamp()::text AS t").await;
         previous_write = Some(ended.try_get("", "t").expect("time"));
-        let row = query_one(versions.clone()).await;
+        let row = query_one(&db, &versions).await;
         let newest: i64 = row.try_get("", "newest").expect("newest");
         let heap_only: i64 = row.try_get("", "heap_only").expect("heap_only");
         assert_eq!(newest, 20, "pass {pass}: one newest version per account");
@@ -300,20 +290,15 @@ entity::on_both_backends!(
 /// keeps a B-tree.
 #[tokio::test]
 async fn the_history_run_index_is_brin_on_postgres() {
-    use sea_orm::{ConnectionTrait, Statement};
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    let row = db
-        .conn
-        .query_one_raw(Statement::from_string(
-            db.conn.get_database_backend(),
-            "SELECT indexdef FROM pg_indexes \
-             WHERE schemaname = current_schema() AND indexname = 'asset_changes_run'",
-        ))
-        .await
-        .expect("read the index")
-        .expect("the index exists");
+    let row = crate::fixtures::query_one(
+        &db,
+        "SELECT indexdef FROM pg_indexes \
+         WHERE schemaname = current_schema() AND indexname = 'asset_changes_run'",
+    )
+    .await;
     let definition: String = row.try_get("", "indexdef").expect("indexdef");
     assert!(
         definition.ends_with("USING brin (run_id) WITH (autosummarize='on')"),
@@ -328,9 +313,9 @@ async fn the_history_run_index_is_brin_on_postgres() {
 /// `m20261130_000008_substring_statistics`.
 #[tokio::test]
 async fn substring_filters_are_estimated_from_statistics_on_postgres() {
-    use crate::fixtures::{account, endpoint, run, t};
+    use crate::fixtures::{account, endpoint, query_one, run, t};
     use entity::write::{WriteContext, upsert_accounts, upsert_endpoints};
-    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm::ConnectionTrait;
     let Some(db) = TestDb::postgres().await else {
         return;
     };
@@ -351,21 +336,17 @@ async fn substring_filters_are_estimated_from_statistics_on_postgres() {
     upsert_endpoints(&db.conn, &WriteContext::actor("ana", t(0)), endpoints)
         .await
         .expect("write endpoints");
-    let sql = |sql: &str| Statement::from_string(db.conn.get_database_backend(), sql);
     db.conn
-        .execute_raw(sql("ANALYZE cloud_accounts, monitoring_endpoints"))
+        .execute_unprepared("ANALYZE cloud_accounts, monitoring_endpoints")
         .await
         .expect("analyze");
-    let version: i32 = db
-        .conn
-        .query_one_raw(sql(
-            "SELECT current_setting('server_version_num')::int AS version",
-        ))
-        .await
-        .expect("read the server's version")
-        .expect("a row")
-        .try_get("", "version")
-        .expect("version");
+    let version: i32 = query_one(
+        &db,
+        "SELECT current_setting('server_version_num')::int AS version",
+    )
+    .await
+    .try_get("", "version")
+    .expect("version");
     let has_expression_statistics = version >= 140_000;
     for (query, matching) in [
         (
@@ -377,12 +358,7 @@ async fn substring_filters_are_estimated_from_statistics_on_postgres() {
             100.0,
         ),
     ] {
-        let plan = db
-            .conn
-            .query_one_raw(sql(&format!("EXPLAIN (FORMAT JSON) {query}")))
-            .await
-            .expect("explain")
-            .expect("a plan");
+        let plan = query_one(&db, &format!("EXPLAIN (FORMAT JSON) {query}")).await;
         let plan: serde_json::Value = plan.try_get_by_index(0).expect("the plan as JSON");
         let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().expect("Plan Rows");
         let estimated = estimate > matching / 2.0 && estimate < matching * 1.5;

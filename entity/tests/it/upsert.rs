@@ -716,7 +716,7 @@ const WRITERS: &str = "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'relation
 /// SQLite has one writer at a time and no `COPY`.
 #[tokio::test]
 async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
-    use sea_orm::{ConnectionTrait, IntoActiveModel, TransactionTrait};
+    use sea_orm::{IntoActiveModel, TransactionTrait};
     let Some(db) = TestDb::postgres().await else {
         return;
     };
@@ -771,15 +771,7 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
     );
     let mut polls = 0;
     loop {
-        let row = db
-            .conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                DbBackend::Postgres,
-                waiting.as_str(),
-            ))
-            .await
-            .expect("pg_locks")
-            .expect("a count");
+        let row = crate::fixtures::query_one(&db, &waiting).await;
         if row.try_get::<i64>("", "n").expect("count") > 0 {
             break;
         }
