@@ -27,6 +27,12 @@ impl From<cloud_account::Model> for CloudAccount {
     }
 }
 
+impl super::page::CursorKey for CloudAccount {
+    fn cursor_key(&self) -> String {
+        self.0.id.clone()
+    }
+}
+
 /// An AWS account, GCP project or Azure subscription.
 #[Object]
 impl CloudAccount {

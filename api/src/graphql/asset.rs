@@ -3,6 +3,7 @@
 
 use super::account::CloudAccount;
 use super::endpoint::MonitoringEndpoint;
+use super::page::CursorKey;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -16,6 +17,15 @@ use std::collections::HashMap;
 pub enum Asset {
     CloudAccount(CloudAccount),
     MonitoringEndpoint(MonitoringEndpoint),
+}
+
+impl CursorKey for Asset {
+    fn cursor_key(&self) -> String {
+        match self {
+            Self::CloudAccount(account) => account.cursor_key(),
+            Self::MonitoringEndpoint(endpoint) => endpoint.cursor_key(),
+        }
+    }
 }
 
 impl From<cloud_account::Model> for Asset {

@@ -19,6 +19,12 @@ impl From<monitoring_endpoint::Model> for MonitoringEndpoint {
     }
 }
 
+impl super::page::CursorKey for MonitoringEndpoint {
+    fn cursor_key(&self) -> String {
+        self.0.id.clone()
+    }
+}
+
 /// A Prometheus or Grafana server.
 #[Object]
 impl MonitoringEndpoint {

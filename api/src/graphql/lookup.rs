@@ -61,19 +61,11 @@ pub async fn lookup(
                 parse: text_key,
             };
             let select = super::account::select_columns(account_columns).filter(cond);
-            let decode =
-                |row: &QueryResult| cloud_account::Model::from_columns(row, account_columns);
-            let page = fetch(
-                db,
-                select,
-                &order,
-                decode,
-                |m| m.id.clone(),
-                args,
-                max_page_size,
-            )
-            .await?;
-            Ok(AssetConnection::from_page(page, |m| m.id.clone()))
+            let decode = |row: &QueryResult| {
+                cloud_account::Model::from_columns(row, account_columns).map(Asset::from)
+            };
+            let page = fetch(db, select, &order, decode, args, max_page_size).await?;
+            Ok(AssetConnection::from_page(page))
         }
         Selection::Endpoints(mut cond) => {
             if !include_removed {
@@ -85,18 +77,9 @@ pub async fn lookup(
                 parse: text_key,
             };
             let select = monitoring_endpoint::Entity::find().filter(cond);
-            let decode = whole::<monitoring_endpoint::Entity>;
-            let page = fetch(
-                db,
-                select,
-                &order,
-                decode,
-                |m| m.id.clone(),
-                args,
-                max_page_size,
-            )
-            .await?;
-            Ok(AssetConnection::from_page(page, |m| m.id.clone()))
+            let decode = whole::<monitoring_endpoint::Entity, Asset>;
+            let page = fetch(db, select, &order, decode, args, max_page_size).await?;
+            Ok(AssetConnection::from_page(page))
         }
     }
 }

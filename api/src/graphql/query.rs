@@ -131,19 +131,11 @@ impl Query {
             last,
             before,
         };
-        let decode = |row: &QueryResult| cloud_account::Model::from_columns(row, &columns);
-        let page = fetch(
-            db,
-            select,
-            &order,
-            decode,
-            |m| m.id.clone(),
-            &args,
-            max_page(ctx)?,
-        )
-        .await?;
-        super::run::prime_runs(ctx, page.rows.iter().map(|m| m.last_run_id)).await?;
-        Ok(CloudAccountConnection::from_page(page, |m| m.id.clone()))
+        let decode =
+            |row: &QueryResult| cloud_account::Model::from_columns(row, &columns).map(CloudAccount);
+        let page = fetch(db, select, &order, decode, &args, max_page(ctx)?).await?;
+        super::run::prime_runs(ctx, page.rows.iter().map(|a| a.0.last_run_id)).await?;
+        Ok(CloudAccountConnection::from_page(page))
     }
 
     /// One monitoring endpoint by global id; removed endpoints included.
@@ -192,20 +184,10 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(
-            db,
-            select,
-            &order,
-            whole::<monitoring_endpoint::Entity>,
-            |m| m.id.clone(),
-            &args,
-            max_page(ctx)?,
-        )
-        .await?;
-        super::run::prime_runs(ctx, page.rows.iter().map(|m| m.last_run_id)).await?;
-        Ok(MonitoringEndpointConnection::from_page(page, |m| {
-            m.id.clone()
-        }))
+        let decode = whole::<monitoring_endpoint::Entity, MonitoringEndpoint>;
+        let page = fetch(db, select, &order, decode, &args, max_page(ctx)?).await?;
+        super::run::prime_runs(ctx, page.rows.iter().map(|e| e.0.last_run_id)).await?;
+        Ok(MonitoringEndpointConnection::from_page(page))
     }
 
     /// Every change across the inventory in commit order, oldest first: page from the
@@ -287,19 +269,9 @@ impl Query {
             last,
             before,
         };
-        let page = fetch(
-            db,
-            select,
-            &order,
-            whole::<collector_run::Entity>,
-            |m| m.id.to_string(),
-            &args,
-            max_page(ctx)?,
-        )
-        .await?;
-        Ok(CollectorRunConnection::from_page(page, |m| {
-            m.id.to_string()
-        }))
+        let decode = whole::<collector_run::Entity, CollectorRun>;
+        let page = fetch(db, select, &order, decode, &args, max_page(ctx)?).await?;
+        Ok(CollectorRunConnection::from_page(page))
     }
 
     /// Counts and freshness for dashboards.

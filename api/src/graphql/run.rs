@@ -35,6 +35,12 @@ impl From<collector_run::Model> for CollectorRun {
     }
 }
 
+impl super::page::CursorKey for CollectorRun {
+    fn cursor_key(&self) -> String {
+        self.0.id.to_string()
+    }
+}
+
 /// One run of a collector over one scope.
 #[Object]
 impl CollectorRun {

@@ -415,7 +415,8 @@ async fn collector_runs_list_newest_first(db: &TestDb) {
     }
     let app = crate::support::app(&db.conn);
     let query = r#"query($after: String) { collectorRuns(first: 2, after: $after) {
-        totalCount edges { node { startedAt collector status } } pageInfo { hasNextPage endCursor } } }"#;
+        totalCount edges { cursor node { startedAt collector status } }
+        pageInfo { hasNextPage endCursor } } }"#;
     let page1 = data(&app, query, json!({})).await["collectorRuns"].clone();
     let started: Vec<_> = page1["edges"]
         .as_array()
@@ -438,6 +439,20 @@ async fn collector_runs_list_newest_first(db: &TestDb) {
         .clone();
     assert_eq!(page2["edges"].as_array().map(Vec::len), Some(1));
     assert_eq!(page2["pageInfo"]["hasNextPage"], false);
+    // An edge's cursor is its run's, as `pageInfo`'s are: paging from the first edge's
+    // gives the two runs after it.
+    assert_eq!(page1["edges"][1]["cursor"], page1["pageInfo"]["endCursor"]);
+    let from_edge =
+        data(&app, query, json!({ "after": page1["edges"][0]["cursor"] })).await["collectorRuns"]
+            .clone();
+    assert_eq!(
+        from_edge["edges"][0]["node"]["startedAt"],
+        json!(t(15).to_rfc3339())
+    );
+    assert_eq!(
+        from_edge["edges"][1]["node"]["startedAt"],
+        json!(t(0).to_rfc3339())
+    );
 }
 
 /// A page that shows no large field leaves the large JSON columns unread; every way of
