@@ -34,8 +34,16 @@ impl NodeType {
     }
 }
 
+/// Every account of a page has its id encoded; through `format!` (its machinery and the
+/// buffer it grows twice) that took two-thirds of the encoding's instructions (callgrind,
+/// bench q1).
 pub fn encode(node: NodeType, key: &str) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{key}", node.name())))
+    let name = node.name();
+    let mut text = String::with_capacity(name.len() + 1 + key.len());
+    text.push_str(name);
+    text.push(':');
+    text.push_str(key);
+    ID(URL_SAFE_NO_PAD.encode(text))
 }
 
 /// Splits a global id into its type and key; `field` names the argument for the error.
