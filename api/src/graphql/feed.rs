@@ -11,7 +11,7 @@ use super::enums::{AssetType, Provider, to_store};
 use super::history::{AssetChange, ChangeKind};
 use super::page::{PageInfo, decode_cursor, encode_cursor};
 use crate::error::{ApiError, ApiResult};
-use async_graphql::{InputObject, Object, SimpleObject};
+use async_graphql::{InputObject, Object};
 use entity::asset_change::{self, Column as C};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -51,11 +51,22 @@ impl ChangeFilter {
     }
 }
 
-#[derive(SimpleObject)]
+/// An edge encodes its cursor only when asked, as the asset lists' edges do
+/// (`page::connection`).
 pub struct ChangeFeedEdge {
-    /// Opaque; pass it as `after` to continue from this change.
-    pub cursor: String,
     pub node: AssetChange,
+}
+
+#[Object]
+impl ChangeFeedEdge {
+    /// Opaque; pass it as `after` to continue from this change.
+    async fn cursor(&self) -> String {
+        change_cursor(&self.node.0)
+    }
+
+    async fn node(&self) -> &AssetChange {
+        &self.node
+    }
 }
 
 pub struct ChangeFeedConnection {
@@ -79,9 +90,9 @@ impl ChangeFeedConnection {
     }
 }
 
-/// A feed position: the transaction and id of the last change a client has.
-fn cursor(tx_id: i64, id: i64) -> String {
-    encode_cursor(&format!("{tx_id}:{id}"))
+/// The feed position after `change`: its transaction and id.
+fn change_cursor(change: &asset_change::Model) -> String {
+    encode_cursor(&format!("{}:{}", change.tx_id, change.id))
 }
 
 fn parse_cursor(text: &str) -> ApiResult<(i64, i64)> {
@@ -118,7 +129,7 @@ pub async fn head(db: &DatabaseConnection) -> ApiResult<Option<String>> {
     Ok(visible(db, select)
         .one(db)
         .await?
-        .map(|row| cursor(row.tx_id, row.id)))
+        .map(|row| change_cursor(&row)))
 }
 
 pub async fn changes(
@@ -147,15 +158,14 @@ pub async fn changes(
     let edges: Vec<ChangeFeedEdge> = rows
         .into_iter()
         .map(|row| ChangeFeedEdge {
-            cursor: cursor(row.tx_id, row.id),
             node: AssetChange(row),
         })
         .collect();
     let page_info = PageInfo {
         has_next_page,
         has_previous_page: position.is_some(),
-        start_cursor: edges.first().map(|e| e.cursor.clone()),
-        end_cursor: edges.last().map(|e| e.cursor.clone()).or(after),
+        start_cursor: edges.first().map(|e| change_cursor(&e.node.0)),
+        end_cursor: edges.last().map(|e| change_cursor(&e.node.0)).or(after),
     };
     Ok(ChangeFeedConnection { edges, page_info })
 }

@@ -94,11 +94,27 @@ impl AssetChange {
     }
 }
 
-#[derive(SimpleObject)]
+/// An edge encodes its cursor only when asked, as the asset lists' edges do
+/// (`page::connection`).
 pub struct AssetChangeEdge {
-    /// Opaque; pass it as `after`.
-    pub cursor: String,
     pub node: AssetChange,
+}
+
+#[Object]
+impl AssetChangeEdge {
+    /// Opaque; pass it as `after`.
+    async fn cursor(&self) -> String {
+        change_cursor(&self.node.0)
+    }
+
+    async fn node(&self) -> &AssetChange {
+        &self.node
+    }
+}
+
+/// The history position after `change`: its id.
+fn change_cursor(change: &asset_change::Model) -> String {
+    encode_cursor(&change.id.to_string())
 }
 
 pub struct AssetChangeConnection {
@@ -328,15 +344,14 @@ pub async fn history(
     let edges: Vec<AssetChangeEdge> = rows
         .into_iter()
         .map(|row| AssetChangeEdge {
-            cursor: encode_cursor(&row.id.to_string()),
             node: AssetChange(row),
         })
         .collect();
     let page_info = PageInfo {
         has_next_page,
         has_previous_page: before.is_some(),
-        start_cursor: edges.first().map(|e| e.cursor.clone()),
-        end_cursor: edges.last().map(|e| e.cursor.clone()),
+        start_cursor: edges.first().map(|e| change_cursor(&e.node.0)),
+        end_cursor: edges.last().map(|e| change_cursor(&e.node.0)),
     };
     let db = super::db(ctx)?;
     let count = count_statement(

@@ -33,7 +33,12 @@ async fn read_all(
         )
         .await;
         let changes = &page["changes"];
-        for edge in changes["edges"].as_array().expect("edges") {
+        let edges = changes["edges"].as_array().expect("edges");
+        if let Some(last) = edges.last() {
+            // An edge's cursor is its change's position, as `endCursor` is.
+            assert_eq!(last["cursor"], changes["pageInfo"]["endCursor"]);
+        }
+        for edge in edges {
             let node = &edge["node"];
             seen.push(format!(
                 "{} {}",

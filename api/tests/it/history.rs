@@ -36,6 +36,7 @@ const LIST: &str = r#"query($first: Int, $after: String) {
     history(first: $first, after: $after) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage endCursor }
+      edges { cursor }
       nodes { kind at actor run { collector startedAt } fields { field old new } }
     } } } }"#;
 
@@ -111,6 +112,7 @@ async fn history_pages_with_a_cursor(db: &TestDb) {
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
     assert_eq!(page["pageInfo"]["hasPreviousPage"], false);
     let cursor = page["pageInfo"]["endCursor"].clone();
+    assert_eq!(page["edges"][1]["cursor"], cursor);
 
     let next = data(&app, LIST, json!({ "first": 2, "after": cursor })).await;
     let page = &next["accounts"]["nodes"][0]["history"];
