@@ -151,16 +151,17 @@ impl<T: PlainFields> Row<T> {
     }
 
     /// This row's value for plain `fields`, built as async-graphql would: a field's error
-    /// goes to the response and the field is left out.
+    /// goes to the response and the field is left out. `values` is the selection's blank
+    /// object: a page copies it for each row, a row resolved alone takes it.
     async fn resolve_plain(
         &self,
         ctx: &ContextSelectionSet<'_>,
-        selection: &PlainSelection<'_>,
+        fields: &[&Positioned<Field>],
+        mut values: IndexMap<Name, Value>,
         page: &mut PageValues,
     ) -> Value {
-        let mut values = selection.blank.clone();
         let mut failed = Vec::new();
-        for (index, field) in selection.fields.iter().enumerate() {
+        for (index, field) in fields.iter().enumerate() {
             let value = match self.0.plain(ctx, field, page) {
                 Some(value) => value,
                 // Boxed: inline, the type's resolver future (the size of its largest field's)
@@ -205,7 +206,12 @@ impl<T: PlainFields> OutputType for Row<T> {
     ) -> ServerResult<Value> {
         match Self::plain_selection(ctx) {
             Some(selection) => Ok(self
-                .resolve_plain(ctx, &selection, &mut PageValues::default())
+                .resolve_plain(
+                    ctx,
+                    &selection.fields,
+                    selection.blank,
+                    &mut PageValues::default(),
+                )
                 .await),
             None => Box::pin(self.0.resolve(ctx, field)).await,
         }
@@ -238,8 +244,13 @@ impl<T: PlainFields> OutputType for Rows<'_, T> {
         let mut page = PageValues::default();
         for (index, row) in self.0.iter().enumerate() {
             rows.push(
-                row.resolve_plain(&ctx.with_index(index), &selection, &mut page)
-                    .await,
+                row.resolve_plain(
+                    &ctx.with_index(index),
+                    &selection.fields,
+                    selection.blank.clone(),
+                    &mut page,
+                )
+                .await,
             );
         }
         Ok(Value::List(rows))
