@@ -226,7 +226,7 @@ impl Query {
             last: None,
             before: None,
         };
-        super::lookup::lookup(
+        let page = super::lookup::lookup(
             db(ctx)?,
             &annotation,
             include_removed,
@@ -234,7 +234,11 @@ impl Query {
             max_page(ctx)?,
             &super::account::asset_page_columns(ctx),
         )
-        .await
+        .await?;
+        // Its rows are built one after another (`Rows<Asset>`): unprimed, each run the page
+        // names would wait out the loader's batch delay in turn.
+        super::run::prime_runs(ctx, page.edges.iter().map(|e| e.node.0.last_run_id())).await?;
+        Ok(page)
     }
 
     /// Where the change feed ends now: the cursor of the newest change `changes` can

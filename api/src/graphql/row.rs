@@ -4,12 +4,15 @@
 //! async-graphql makes each row of a list a future, and each field of each row a boxed
 //! future the size of the type's largest field resolver, polls them together and gathers
 //! the values into a map. A row whose selection is only fields read straight off the row
-//! (no directives left, no fragments, no arguments) needs none of that: [`Row`] builds its
-//! map directly, [`Rows`] a page of them one after another, and both fall back to
-//! async-graphql for anything else, so what a client gets is the same either way
-//! (`tests/it/lists.rs` checks every field both ways). Bench q1 (`nodes { id name status }`,
-//! 100 rows), alternating runs: API CPU 561-638 µs a request without, 443-496 with; q4's
-//! `lastRun` added 360 µs a page before, 125 now (it is one more plain field here).
+//! (no directives left, no arguments, no named fragments; inline fragments are read as
+//! async-graphql reads them) needs none of that: [`Row`] builds its map directly, [`Rows`] a
+//! page of them one after another, and both fall back to async-graphql for anything else,
+//! so what a client gets is the same either way (`tests/it/lists.rs` checks every field both
+//! ways). Bench q1 (`nodes { id name status }`, 100 rows), alternating runs: API CPU 561-638
+//! µs a request without, 443-496 with; q4's `lastRun` added 360 µs a page before, 125 now
+//! (it is one more plain field here). `lookup`'s nodes, a union, are built as their member
+//! type's rows (`super::asset`): bench q8, the Backstage operation `assets-by-annotation`
+//! (50 accounts in an inline fragment), 6.09M → 3.49M instructions a request (callgrind).
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
@@ -73,12 +76,36 @@ impl PageValues {
 /// response keys, in order, with no values yet, as each object starts. Inserting a key into
 /// async-graphql's map hashes it with std's SipHash, which it fixes; a copy of a map keeps
 /// its keys' hashes (callgrind, bench q1: the inserts were 6 % of a request's instructions).
-struct PlainSelection<'a> {
-    fields: Vec<&'a Positioned<Field>>,
-    blank: IndexMap<Name, Value>,
+pub(super) struct PlainSelection<'a> {
+    pub(super) fields: Vec<&'a Positioned<Field>>,
+    pub(super) blank: IndexMap<Name, Value>,
 }
 
-impl PlainSelection<'_> {
+impl<'a> PlainSelection<'a> {
+    /// The plain selection of a `M` in a list of `within` (`M` itself, or a union it is a
+    /// member of), when every field it asks of a `M` is plain (see [`simple_fields`]).
+    /// Inline fragments that apply to a `M` are read as async-graphql reads them: on `M`,
+    /// on an interface it implements or on `within`; those on other types ask nothing of it.
+    pub(super) fn of<M: PlainFields>(
+        ctx: &'a ContextSelectionSet<'_>,
+        within: &str,
+    ) -> Option<Self> {
+        let member = M::type_name();
+        let applies = |condition: &str| {
+            condition == member
+                || condition == within
+                || ctx
+                    .schema_env
+                    .registry
+                    .implements
+                    .get(member.as_ref())
+                    .is_some_and(|interfaces| interfaces.contains(condition))
+        };
+        simple_fields(&ctx.item.node, Some(&applies), |field| {
+            M::is_plain(&field.name.node)
+        })
+    }
+
     /// `object` with `value` for the field at `index` of the selection.
     fn set(object: &mut IndexMap<Name, Value>, index: usize, value: Value) {
         if let Some((_, slot)) = object.get_index_mut(index) {
@@ -89,30 +116,61 @@ impl PlainSelection<'_> {
 
 /// The fields of `selection`, in order, when each is a field with no directives or arguments
 /// that `keep` accepts and no response key repeats (a repeated key merges its selections:
-/// async-graphql's to do); else `None`.
-fn simple_fields(
-    selection: &SelectionSet,
+/// async-graphql's to do); else `None`. Fields of an inline fragment without directives
+/// count where `applies` accepts its type condition (or it has none), and the fragment is
+/// left out where it does not; with no `applies`, any fragment makes the selection not
+/// simple. A named fragment always does.
+fn simple_fields<'a>(
+    selection: &'a SelectionSet,
+    applies: Option<&dyn Fn(&str) -> bool>,
     keep: impl Fn(&Field) -> bool,
-) -> Option<PlainSelection<'_>> {
-    let fields: Vec<&Positioned<Field>> = selection
-        .items
+) -> Option<PlainSelection<'a>> {
+    let mut fields = Vec::new();
+    collect_simple(&selection.items, applies, &keep, &mut fields)?;
+    let blank: IndexMap<Name, Value> = fields
         .iter()
-        .map(|item| match &item.node {
+        .map(|field| (field.node.response_key().node.clone(), Value::Null))
+        .collect();
+    // An empty object (every fragment on other types) is left to async-graphql.
+    (!fields.is_empty() && blank.len() == fields.len()).then_some(PlainSelection { fields, blank })
+}
+
+/// [`simple_fields`]' walk: `items`' fields appended to `fields`, or `None`.
+fn collect_simple<'a>(
+    items: &'a [Positioned<Selection>],
+    applies: Option<&dyn Fn(&str) -> bool>,
+    keep: &impl Fn(&Field) -> bool,
+    fields: &mut Vec<&'a Positioned<Field>>,
+) -> Option<()> {
+    for item in items {
+        match &item.node {
             Selection::Field(field)
                 if field.node.directives.is_empty()
                     && field.node.arguments.is_empty()
                     && keep(&field.node) =>
             {
-                Some(field)
+                fields.push(field);
             }
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    let blank: IndexMap<Name, Value> = fields
-        .iter()
-        .map(|field| (field.node.response_key().node.clone(), Value::Null))
-        .collect();
-    (blank.len() == fields.len()).then_some(PlainSelection { fields, blank })
+            Selection::InlineFragment(fragment) if fragment.node.directives.is_empty() => {
+                let applies = applies?;
+                let fragment = &fragment.node;
+                if fragment
+                    .type_condition
+                    .as_ref()
+                    .is_none_or(|condition| applies(&condition.node.on.node))
+                {
+                    collect_simple(
+                        &fragment.selection_set.node.items,
+                        Some(applies),
+                        keep,
+                        fields,
+                    )?;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(())
 }
 
 /// A list of small objects (an account's tags, its ancestors) built directly, when `field`'s
@@ -125,7 +183,7 @@ pub fn plain_objects<T>(
     items: &[T],
     scalar: impl Fn(&T, &str) -> Option<Value>,
 ) -> Option<Value> {
-    let selection = simple_fields(&field.node.selection_set.node, |field| {
+    let selection = simple_fields(&field.node.selection_set.node, None, |field| {
         field.selection_set.node.items.is_empty()
     })?;
     let mut list = Vec::with_capacity(items.len());
@@ -144,49 +202,62 @@ pub fn plain_objects<T>(
 /// A node of a page: the same type to clients, resolved through [`PlainFields`] when it can.
 pub struct Row<T>(pub T);
 
-impl<T: PlainFields> Row<T> {
-    /// The selection's fields, in order, when all are plain (see [`simple_fields`]).
-    fn plain_selection<'a>(ctx: &'a ContextSelectionSet<'_>) -> Option<PlainSelection<'a>> {
-        simple_fields(&ctx.item.node, |field| T::is_plain(&field.name.node))
-    }
-
-    /// This row's value for plain `fields`, built as async-graphql would: a field's error
-    /// goes to the response and the field is left out. `values` is the selection's blank
-    /// object: a page copies it for each row, a row resolved alone takes it.
-    async fn resolve_plain(
-        &self,
+impl PlainSelection<'_> {
+    /// `object`'s value as a row resolved on its own: the blank object is taken.
+    pub(super) async fn only_row<M: PlainFields>(
+        self,
+        object: &M,
         ctx: &ContextSelectionSet<'_>,
-        fields: &[&Positioned<Field>],
-        mut values: IndexMap<Name, Value>,
-        page: &mut PageValues,
     ) -> Value {
-        let mut failed = Vec::new();
-        for (index, field) in fields.iter().enumerate() {
-            let value = match self.0.plain(ctx, field, page) {
-                Some(value) => value,
-                // Boxed: inline, the type's resolver future (the size of its largest field's)
-                // made every row's future that large.
-                None => match Box::pin(self.0.resolve_field(&ctx.with_field(field))).await {
-                    Ok(value) => value.unwrap_or_default(),
-                    Err(error) => {
-                        ctx.add_error(error);
-                        failed.push(index);
-                        continue;
-                    }
-                },
-            };
-            PlainSelection::set(&mut values, index, value);
-        }
-        for index in failed.into_iter().rev() {
-            values.shift_remove_index(index);
-        }
-        #[cfg(test)]
-        tests::PLAIN_ROWS.set(tests::PLAIN_ROWS.get() + 1);
-        if values.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(values)
-        }
+        build(
+            object,
+            ctx,
+            &self.fields,
+            self.blank,
+            &mut PageValues::default(),
+        )
+        .await
+    }
+}
+
+/// `object`'s value for plain `fields`, built as async-graphql would: a field's error goes
+/// to the response and the field is left out. `values` is the selection's blank object, which
+/// a page copies for each row. A page calls this directly: through a method of
+/// [`PlainSelection`], one more future around this one was moved for every row (callgrind,
+/// bench q1: 0.5 % of a request).
+pub(super) async fn build<M: PlainFields>(
+    object: &M,
+    ctx: &ContextSelectionSet<'_>,
+    fields: &[&Positioned<Field>],
+    mut values: IndexMap<Name, Value>,
+    page: &mut PageValues,
+) -> Value {
+    let mut failed = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let value = match object.plain(ctx, field, page) {
+            Some(value) => value,
+            // Boxed: inline, the type's resolver future (the size of its largest field's)
+            // made every row's future that large.
+            None => match Box::pin(object.resolve_field(&ctx.with_field(field))).await {
+                Ok(value) => value.unwrap_or_default(),
+                Err(error) => {
+                    ctx.add_error(error);
+                    failed.push(index);
+                    continue;
+                }
+            },
+        };
+        PlainSelection::set(&mut values, index, value);
+    }
+    for index in failed.into_iter().rev() {
+        values.shift_remove_index(index);
+    }
+    #[cfg(test)]
+    tests::PLAIN_ROWS.set(tests::PLAIN_ROWS.get() + 1);
+    if values.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(values)
     }
 }
 
@@ -204,15 +275,8 @@ impl<T: PlainFields> OutputType for Row<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        match Self::plain_selection(ctx) {
-            Some(selection) => Ok(self
-                .resolve_plain(
-                    ctx,
-                    &selection.fields,
-                    selection.blank,
-                    &mut PageValues::default(),
-                )
-                .await),
+        match PlainSelection::of::<T>(ctx, &T::type_name()) {
+            Some(selection) => Ok(selection.only_row(&self.0, ctx).await),
             None => Box::pin(self.0.resolve(ctx, field)).await,
         }
     }
@@ -237,14 +301,15 @@ impl<T: PlainFields> OutputType for Rows<'_, T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let Some(selection) = Row::<T>::plain_selection(ctx) else {
+        let Some(selection) = PlainSelection::of::<T>(ctx, &T::type_name()) else {
             return resolve_list(ctx, field, self.0.iter().copied(), Some(self.0.len())).await;
         };
         let mut rows = Vec::with_capacity(self.0.len());
         let mut page = PageValues::default();
         for (index, row) in self.0.iter().enumerate() {
             rows.push(
-                row.resolve_plain(
+                build(
+                    &row.0,
                     &ctx.with_index(index),
                     &selection.fields,
                     selection.blank.clone(),
@@ -261,7 +326,6 @@ impl<T: PlainFields> OutputType for Rows<'_, T> {
 // on every page view (bench scenarios q1-q6 are accounts).
 impl PlainFields for super::endpoint::MonitoringEndpoint {}
 impl PlainFields for super::run::CollectorRun {}
-impl PlainFields for super::asset::Asset {}
 
 #[cfg(test)]
 mod tests {
@@ -314,7 +378,8 @@ mod tests {
     /// The fast path is taken exactly where it may be: the answers are compared field by
     /// field with async-graphql's own in `tests/it/lists.rs`; this checks that the rows of
     /// the first queries did not go async-graphql's way after all, and that those of the
-    /// others (a fragment, a field that waits on its loader, a repeated key) did.
+    /// others (a named fragment, an empty object, a field that waits on its loader, a
+    /// repeated key) did.
     #[tokio::test]
     async fn only_plain_selections_skip_the_field_futures() {
         let mut db = entity::testing::TestDb::sqlite().await;
@@ -348,7 +413,38 @@ mod tests {
                 "{ accounts { nodes { id name @include(if: true) key @skip(if: true) } } }",
                 2,
             ),
-            ("{ accounts { nodes { ... on CloudAccount { id } } } }", 0),
+            // Inline fragments that apply are read as the row's own fields, and those on
+            // other types ask nothing of it; a named fragment goes async-graphql's way.
+            (
+                "{ accounts { nodes { ... on CloudAccount { id } ... on Node { i: id } } } }",
+                2,
+            ),
+            (
+                "{ accounts { nodes { ...F } } } fragment F on CloudAccount { id }",
+                0,
+            ),
+            (
+                "{ lookup(annotation: {key: \"amazonaws.com/organization-id\", value: \"o\"}) \
+                 { nodes { __typename ... on CloudAccount { key tags { key } } \
+                 ... on MonitoringEndpoint { url } ... on Asset { t: __typename } } } }",
+                2,
+            ),
+            (
+                "{ lookup(annotation: {key: \"amazonaws.com/organization-id\", value: \"o\"}) \
+                 { edges { node { ... on CloudAccount { key } } } } }",
+                2,
+            ),
+            // Nothing asked of an account: an empty object, async-graphql's to build.
+            (
+                "{ lookup(annotation: {key: \"amazonaws.com/organization-id\", value: \"o\"}) \
+                 { nodes { ... on MonitoringEndpoint { url } } } }",
+                0,
+            ),
+            (
+                "{ lookup(annotation: {key: \"amazonaws.com/organization-id\", value: \"o\"}) \
+                 { nodes { ...F } } } fragment F on CloudAccount { key }",
+                0,
+            ),
             (
                 "{ accounts { nodes { id history { nodes { kind } } } } }",
                 0,
@@ -385,9 +481,35 @@ mod tests {
         // rows; `t` and `a` went async-graphql's way.
         assert_eq!(PLAIN_LISTS.get() - lists, 6);
         let by_fragment = data(format!(
-            "{{ accounts {{ nodes {{ ... on CloudAccount {{ {selection} }} }} }} }}"
+            "{{ accounts {{ nodes {{ ...F }} }} }} fragment F on CloudAccount {{ {selection} }}"
         ))
         .await;
+        // The same through `lookup`, whose nodes are a union: built directly with inline
+        // fragments, by async-graphql with named ones.
+        let lookup = |nodes: &str, fragments: &str| {
+            data(format!(
+                "{{ lookup(annotation: {{key: \"amazonaws.com/organization-id\", value: \"o\"}}) \
+                 {{ nodes {{ {nodes} }} }} }} {fragments}"
+            ))
+        };
+        let rows = PLAIN_ROWS.get();
+        let union_direct = lookup(
+            &format!("... on CloudAccount {{ {selection} }} ... on MonitoringEndpoint {{ url }}"),
+            "",
+        )
+        .await;
+        assert_eq!(PLAIN_ROWS.get() - rows, 2);
+        let union_by_fragment = lookup(
+            "...F ...E",
+            &format!(
+                "fragment F on CloudAccount {{ {selection} }} \
+                 fragment E on MonitoringEndpoint {{ url }}"
+            ),
+        )
+        .await;
+        assert_eq!(PLAIN_ROWS.get() - rows, 2);
+        assert_eq!(union_direct, union_by_fragment);
+        assert_eq!(union_direct["lookup"]["nodes"], direct["accounts"]["nodes"]);
         let second = &direct["accounts"]["nodes"][1];
         assert_eq!(second["__typename"], "CloudAccount");
         assert_eq!(

@@ -132,6 +132,23 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
     let distinct: std::collections::HashSet<_> =
         nodes.iter().map(|n| n["lastRun"]["id"].clone()).collect();
     assert_eq!(distinct.len(), 5);
+    // So do a lookup's, whose rows are built one after another; on a service of its own, so
+    // that no run is already cached from the page above.
+    let app = crate::support::app(&db.conn);
+    const LOOKUP: &str =
+        r#"lookup(annotation: { key: "amazonaws.com/organization-id", value: "root" }, first: 20)"#;
+    let nodes = page_with_runs(
+        &app,
+        &format!("{{ {LOOKUP} {{ nodes {{ ... on CloudAccount {{ key }} }} }} }}"),
+        &format!(
+            "{{ {LOOKUP} {{ nodes {{ __typename ... on CloudAccount {{ key lastRun {{ id }} }} }} }} }}"
+        ),
+    )
+    .await;
+    assert_eq!(nodes.len(), 20);
+    let distinct: std::collections::HashSet<_> =
+        nodes.iter().map(|n| n["lastRun"]["id"].clone()).collect();
+    assert_eq!(distinct.len(), 5);
     // A single account has no page to prime the loader: its run loads by itself.
     let one = data(
         &app,
