@@ -523,4 +523,96 @@ mod tests {
         assert_eq!(direct, by_fragment);
         db.finish().await;
     }
+
+    /// A type whose fields all count as plain but resolve through its resolver, one of them
+    /// failing: what `build` does with a field's error, against async-graphql's own.
+    struct Failing(i32);
+
+    #[async_graphql::Object]
+    impl Failing {
+        async fn ok(&self) -> i32 {
+            self.0
+        }
+
+        async fn bad(&self) -> async_graphql::Result<i32> {
+            Err(format!("boom {}", self.0).into())
+        }
+    }
+
+    impl super::PlainFields for Failing {
+        fn is_plain(_name: &str) -> bool {
+            true
+        }
+    }
+
+    struct FailingQuery(Vec<super::Row<Failing>>);
+
+    #[async_graphql::Object]
+    impl FailingQuery {
+        async fn direct(&self) -> super::Rows<'_, Failing> {
+            super::Rows(self.0.iter().collect())
+        }
+
+        async fn by_async_graphql(&self) -> Vec<&Failing> {
+            self.0.iter().map(|row| &row.0).collect()
+        }
+    }
+
+    /// A field that fails is left out of its row and its error reported at its path, and a
+    /// row none of whose fields resolved is null, as async-graphql does (its
+    /// `do_resolve_container`): the rows built directly read the same as its own.
+    #[tokio::test]
+    async fn a_failing_field_is_left_out_with_its_error_as_async_graphql_does() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+        let schema = Schema::new(
+            FailingQuery(vec![super::Row(Failing(1)), super::Row(Failing(2))]),
+            EmptyMutation,
+            EmptySubscription,
+        );
+        for selection in ["ok bad", "bad", "bad ok ... on Failing { k: ok }"] {
+            let rows = PLAIN_ROWS.get();
+            let response = schema
+                .execute(format!(
+                    "{{ direct {{ {selection} }} byAsyncGraphql {{ {selection} }} }}"
+                ))
+                .await;
+            assert_eq!(PLAIN_ROWS.get() - rows, 2, "{selection}");
+            let data = response.data.into_json().expect("json");
+            assert_eq!(data["direct"], data["byAsyncGraphql"], "{selection}");
+            assert_eq!(data["direct"].as_array().map(Vec::len), Some(2));
+            if selection == "bad" {
+                assert_eq!(data["direct"], serde_json::json!([null, null]));
+            } else {
+                assert_eq!(data["direct"][1]["ok"], 2);
+                assert!(data["direct"][1].get("bad").is_none(), "{data}");
+            }
+            let errors = |list: &str| {
+                let mut errors: Vec<(String, String)> = response
+                    .errors
+                    .iter()
+                    .filter(|e| {
+                        e.path.first() == Some(&async_graphql::PathSegment::Field(list.into()))
+                    })
+                    .map(|e| (e.message.clone(), format!("{:?}", &e.path[1..])))
+                    .collect();
+                errors.sort();
+                errors
+            };
+            assert_eq!(
+                errors("direct"),
+                [
+                    (
+                        "boom 1".to_owned(),
+                        r#"[Index(0), Field("bad")]"#.to_owned()
+                    ),
+                    (
+                        "boom 2".to_owned(),
+                        r#"[Index(1), Field("bad")]"#.to_owned()
+                    ),
+                ],
+                "{selection}"
+            );
+            assert_eq!(errors("direct"), errors("byAsyncGraphql"), "{selection}");
+        }
+    }
 }
