@@ -4,8 +4,8 @@
 //! async-graphql makes each row of a list a future, and each field of each row a boxed
 //! future the size of the type's largest field resolver, polls them together and gathers
 //! the values into a map. A row whose selection is only fields read straight off the row
-//! (no directives left, no arguments, no named fragments; inline fragments are read as
-//! async-graphql reads them) needs none of that: [`Row`] builds its map directly, [`Rows`] a
+//! (no directives left, no arguments; fragments, inline or named, read as async-graphql
+//! reads them) needs none of that: [`Row`] builds its map directly, [`Rows`] a
 //! page of them one after another, and both fall back to async-graphql for anything else,
 //! so what a client gets is the same either way (`tests/it/lists.rs` checks every field both
 //! ways). Bench q1 (`nodes { id name status }`, 100 rows), alternating runs: API CPU 561-638
@@ -15,13 +15,14 @@
 //! (50 accounts in an inline fragment), 6.09M → 3.49M instructions a request (callgrind).
 
 use async_graphql::indexmap::IndexMap;
-use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::parser::types::{Field, FragmentDefinition, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_list;
 use async_graphql::{
     ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
 };
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// An object type some of whose fields can be read straight off the object.
 pub trait PlainFields: ContainerType {
@@ -84,8 +85,8 @@ pub(super) struct PlainSelection<'a> {
 impl<'a> PlainSelection<'a> {
     /// The plain selection of a `M` in a list of `within` (`M` itself, or a union it is a
     /// member of), when every field it asks of a `M` is plain (see [`simple_fields`]).
-    /// Inline fragments that apply to a `M` are read as async-graphql reads them: on `M`,
-    /// on an interface it implements or on `within`; those on other types ask nothing of it.
+    /// Fragments, inline or named, are read as async-graphql reads them: those on `M`, on an
+    /// interface it implements or on `within` apply; those on other types ask nothing of it.
     pub(super) fn of<M: PlainFields>(
         ctx: &'a ContextSelectionSet<'_>,
         within: &str,
@@ -101,7 +102,11 @@ impl<'a> PlainSelection<'a> {
                     .get(member.as_ref())
                     .is_some_and(|interfaces| interfaces.contains(condition))
         };
-        simple_fields(&ctx.item.node, Some(&applies), |field| {
+        let fragments = Fragments {
+            applies: &applies,
+            named: &ctx.query_env.fragments,
+        };
+        simple_fields(&ctx.item.node, Some(&fragments), |field| {
             M::is_plain(&field.name.node)
         })
     }
@@ -114,19 +119,25 @@ impl<'a> PlainSelection<'a> {
     }
 }
 
+/// The fragments a selection's fields may come from: those whose type condition `applies`
+/// accepts (or that have none), inline or named (`named`, the request's definitions).
+struct Fragments<'f, 'a> {
+    applies: &'f dyn Fn(&str) -> bool,
+    named: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+}
+
 /// The fields of `selection`, in order, when each is a field with no directives or arguments
 /// that `keep` accepts and no response key repeats (a repeated key merges its selections:
-/// async-graphql's to do); else `None`. Fields of an inline fragment without directives
-/// count where `applies` accepts its type condition (or it has none), and the fragment is
-/// left out where it does not; with no `applies`, any fragment makes the selection not
-/// simple. A named fragment always does.
+/// async-graphql's to do); else `None`. Fields of a fragment without directives count where
+/// `fragments` accepts it, and the fragment is left out where it does not; with no
+/// `fragments`, any fragment makes the selection not simple.
 fn simple_fields<'a>(
     selection: &'a SelectionSet,
-    applies: Option<&dyn Fn(&str) -> bool>,
+    fragments: Option<&Fragments<'_, 'a>>,
     keep: impl Fn(&Field) -> bool,
 ) -> Option<PlainSelection<'a>> {
     let mut fields = Vec::new();
-    collect_simple(&selection.items, applies, &keep, &mut fields)?;
+    collect_simple(&selection.items, fragments, &keep, &mut fields)?;
     let blank: IndexMap<Name, Value> = fields
         .iter()
         .map(|field| (field.node.response_key().node.clone(), Value::Null))
@@ -138,36 +149,36 @@ fn simple_fields<'a>(
 /// [`simple_fields`]' walk: `items`' fields appended to `fields`, or `None`.
 fn collect_simple<'a>(
     items: &'a [Positioned<Selection>],
-    applies: Option<&dyn Fn(&str) -> bool>,
+    fragments: Option<&Fragments<'_, 'a>>,
     keep: &impl Fn(&Field) -> bool,
     fields: &mut Vec<&'a Positioned<Field>>,
 ) -> Option<()> {
     for item in items {
-        match &item.node {
+        let (condition, selection) = match &item.node {
             Selection::Field(field)
                 if field.node.directives.is_empty()
                     && field.node.arguments.is_empty()
                     && keep(&field.node) =>
             {
                 fields.push(field);
+                continue;
             }
-            Selection::InlineFragment(fragment) if fragment.node.directives.is_empty() => {
-                let applies = applies?;
-                let fragment = &fragment.node;
-                if fragment
-                    .type_condition
-                    .as_ref()
-                    .is_none_or(|condition| applies(&condition.node.on.node))
-                {
-                    collect_simple(
-                        &fragment.selection_set.node.items,
-                        Some(applies),
-                        keep,
-                        fields,
-                    )?;
-                }
+            Selection::InlineFragment(fragment) if fragment.node.directives.is_empty() => (
+                fragment.node.type_condition.as_ref(),
+                &fragment.node.selection_set,
+            ),
+            Selection::FragmentSpread(spread) if spread.node.directives.is_empty() => {
+                let fragment = fragments?.named.get(&spread.node.fragment_name.node)?;
+                (
+                    Some(&fragment.node.type_condition),
+                    &fragment.node.selection_set,
+                )
             }
             _ => return None,
+        };
+        let fragments = fragments?;
+        if condition.is_none_or(|condition| (fragments.applies)(&condition.node.on.node)) {
+            collect_simple(&selection.node.items, Some(fragments), keep, fields)?;
         }
     }
     Some(())
@@ -378,8 +389,7 @@ mod tests {
     /// The fast path is taken exactly where it may be: the answers are compared field by
     /// field with async-graphql's own in `tests/it/lists.rs`; this checks that the rows of
     /// the first queries did not go async-graphql's way after all, and that those of the
-    /// others (a named fragment, an empty object, a field that waits on its loader, a
-    /// repeated key) did.
+    /// others (an empty object, a field that waits on its loader, a repeated key) did.
     #[tokio::test]
     async fn only_plain_selections_skip_the_field_futures() {
         let mut db = entity::testing::TestDb::sqlite().await;
@@ -413,14 +423,19 @@ mod tests {
                 "{ accounts { nodes { id name @include(if: true) key @skip(if: true) } } }",
                 2,
             ),
-            // Inline fragments that apply are read as the row's own fields, and those on
-            // other types ask nothing of it; a named fragment goes async-graphql's way.
+            // Fragments that apply, inline or named, are read as the row's own fields, and
+            // those on other types ask nothing of it.
             (
                 "{ accounts { nodes { ... on CloudAccount { id } ... on Node { i: id } } } }",
                 2,
             ),
             (
-                "{ accounts { nodes { ...F } } } fragment F on CloudAccount { id }",
+                "{ accounts { nodes { ...F } } } fragment F on CloudAccount { id ...G } \
+                 fragment G on Node { i: id }",
+                2,
+            ),
+            (
+                "{ accounts { nodes { ...F } } } fragment F on CloudAccount { id history { nodes { kind } } }",
                 0,
             ),
             (
@@ -442,8 +457,9 @@ mod tests {
             ),
             (
                 "{ lookup(annotation: {key: \"amazonaws.com/organization-id\", value: \"o\"}) \
-                 { nodes { ...F } } } fragment F on CloudAccount { key }",
-                0,
+                 { nodes { ...F ...E } } } fragment F on CloudAccount { key } \
+                 fragment E on MonitoringEndpoint { url }",
+                2,
             ),
             (
                 "{ accounts { nodes { id history { nodes { kind } } } } }",
@@ -459,57 +475,78 @@ mod tests {
             assert!(response.errors.is_empty(), "{query}: {:?}", response.errors);
             assert_eq!(PLAIN_ROWS.get() - before, plain_rows, "{query}");
         }
-        // Built directly or by async-graphql (through a fragment), a page reads the same;
-        // so do tags and ancestors built directly, or by async-graphql where their own
-        // selection is not plain (a fragment, a directive).
+        // Built directly or by async-graphql (the rows of a selection holding a field that
+        // is not plain, `h`, left out when comparing), a page reads the same; so do tags and
+        // ancestors built directly, or by async-graphql where their own selection is not
+        // plain (a fragment, a directive).
         let selection = "__typename id key name status parent removedAt lastRun { id status } \
             raw provenance tags { __typename k: key value } \
             ancestors { type id __typename n: name kind } \
             t: tags { ... on Tag { key } value } a: ancestors { ... on Ancestor { id type } } \
             s: tags { key @skip(if: false) value @include(if: false) }";
+        const NOT_PLAIN: &str = "h: history { nodes { kind } }";
         let data = |query: String| {
             let service = &service;
             async move {
                 let response = service.execute(async_graphql::Request::new(query)).await;
                 assert!(response.errors.is_empty(), "{:?}", response.errors);
-                response.data.into_json().expect("json")
+                let mut data = response.data.into_json().expect("json");
+                for list in ["accounts", "lookup"] {
+                    for node in data[list]["nodes"].as_array_mut().into_iter().flatten() {
+                        node.as_object_mut().map(|node| node.remove("h"));
+                    }
+                }
+                data
             }
         };
-        let lists = PLAIN_LISTS.get();
+        let (lists, rows) = (PLAIN_LISTS.get(), PLAIN_ROWS.get());
         let direct = data(format!("{{ accounts {{ nodes {{ {selection} }} }} }}")).await;
         // `tags`, `ancestors` and `s` (directives are applied before resolving) of both
         // rows; `t` and `a` went async-graphql's way.
         assert_eq!(PLAIN_LISTS.get() - lists, 6);
-        let by_fragment = data(format!(
+        let by_name = data(format!(
             "{{ accounts {{ nodes {{ ...F }} }} }} fragment F on CloudAccount {{ {selection} }}"
         ))
         .await;
-        // The same through `lookup`, whose nodes are a union: built directly with inline
-        // fragments, by async-graphql with named ones.
-        let lookup = |nodes: &str, fragments: &str| {
+        assert_eq!(PLAIN_ROWS.get() - rows, 4);
+        let by_async_graphql = data(format!(
+            "{{ accounts {{ nodes {{ {selection} {NOT_PLAIN} }} }} }}"
+        ))
+        .await;
+        assert_eq!(PLAIN_ROWS.get() - rows, 4);
+        // The same through `lookup`, whose nodes are a union.
+        let lookup = |nodes: String, fragments: String| {
             data(format!(
                 "{{ lookup(annotation: {{key: \"amazonaws.com/organization-id\", value: \"o\"}}) \
                  {{ nodes {{ {nodes} }} }} }} {fragments}"
             ))
         };
-        let rows = PLAIN_ROWS.get();
         let union_direct = lookup(
-            &format!("... on CloudAccount {{ {selection} }} ... on MonitoringEndpoint {{ url }}"),
-            "",
+            format!("... on CloudAccount {{ {selection} }} ... on MonitoringEndpoint {{ url }}"),
+            String::new(),
         )
         .await;
-        assert_eq!(PLAIN_ROWS.get() - rows, 2);
-        let union_by_fragment = lookup(
-            "...F ...E",
-            &format!(
+        let union_by_name = lookup(
+            "...F ...E".into(),
+            format!(
                 "fragment F on CloudAccount {{ {selection} }} \
                  fragment E on MonitoringEndpoint {{ url }}"
             ),
         )
         .await;
-        assert_eq!(PLAIN_ROWS.get() - rows, 2);
-        assert_eq!(union_direct, union_by_fragment);
-        assert_eq!(union_direct["lookup"]["nodes"], direct["accounts"]["nodes"]);
+        assert_eq!(PLAIN_ROWS.get() - rows, 8);
+        let union_by_async_graphql = lookup(
+            format!(
+                "... on CloudAccount {{ {selection} {NOT_PLAIN} }} \
+                 ... on MonitoringEndpoint {{ url }}"
+            ),
+            String::new(),
+        )
+        .await;
+        assert_eq!(PLAIN_ROWS.get() - rows, 8);
+        for union in [&union_direct, &union_by_name, &union_by_async_graphql] {
+            assert_eq!(union["lookup"]["nodes"], direct["accounts"]["nodes"]);
+        }
         let second = &direct["accounts"]["nodes"][1];
         assert_eq!(second["__typename"], "CloudAccount");
         assert_eq!(
@@ -520,7 +557,8 @@ mod tests {
         assert_eq!(second["a"][0]["type"], "ORGANIZATION");
         assert_eq!(second["s"][1], serde_json::json!({ "key": "team" }));
         assert_eq!(second["raw"]["Id"], "2");
-        assert_eq!(direct, by_fragment);
+        assert_eq!(direct, by_name);
+        assert_eq!(direct, by_async_graphql);
         db.finish().await;
     }
 
