@@ -5,10 +5,10 @@
 //! future the size of the type's largest field resolver, polls them together and gathers
 //! the values into a map. A row whose selection is only fields read straight off the row
 //! (no directives left, no arguments; fragments, inline or named, read as async-graphql
-//! reads them) needs none of that: [`Row`] builds its map directly, [`Rows`] a
-//! page of them one after another, and both fall back to async-graphql for anything else,
-//! so what a client gets is the same either way (`tests/it/lists.rs` checks every field both
-//! ways). Bench q1 (`nodes { id name status }`, 100 rows), alternating runs: API CPU 561-638
+//! reads them) needs none of that: [`Row`] builds its map directly, [`Rows`] a page of them
+//! one after another, and both fall back to async-graphql for anything else, so what a
+//! client gets is the same either way (`tests/it/lists.rs` checks every field both ways).
+//! Bench q1 (`nodes { id name status }`, 100 rows), alternating runs: API CPU 561-638
 //! µs a request without, 443-496 with; q4's `lastRun` added 360 µs a page before, 125 now
 //! (it is one more plain field here). `lookup`'s nodes, a union, are built as their member
 //! type's rows (`super::asset`): bench q8, the Backstage operation `assets-by-annotation`
@@ -547,6 +547,36 @@ mod tests {
         for union in [&union_direct, &union_by_name, &union_by_async_graphql] {
             assert_eq!(union["lookup"]["nodes"], direct["accounts"]["nodes"]);
         }
+        // A fragment on the union applies to a lookup's rows, and, as async-graphql has it,
+        // to no row of a list of accounts.
+        const ON_UNION: &str = "... on Asset { u: __typename }";
+        let on_union = [
+            lookup(
+                format!("... on CloudAccount {{ key }} {ON_UNION}"),
+                String::new(),
+            )
+            .await,
+            lookup(
+                format!("... on CloudAccount {{ key {NOT_PLAIN} }} {ON_UNION}"),
+                String::new(),
+            )
+            .await,
+        ];
+        assert_eq!(on_union[0], on_union[1]);
+        assert_eq!(on_union[0]["lookup"]["nodes"][1]["u"], "CloudAccount");
+        let on_union = [
+            data(format!("{{ accounts {{ nodes {{ key {ON_UNION} }} }} }}")).await,
+            data(format!(
+                "{{ accounts {{ nodes {{ key {ON_UNION} {NOT_PLAIN} }} }} }}"
+            ))
+            .await,
+        ];
+        assert_eq!(on_union[0], on_union[1]);
+        assert_eq!(
+            on_union[0]["accounts"]["nodes"][1],
+            serde_json::json!({ "key": "aws:2" })
+        );
+        assert_eq!(PLAIN_ROWS.get() - rows, 12);
         let second = &direct["accounts"]["nodes"][1];
         assert_eq!(second["__typename"], "CloudAccount");
         assert_eq!(
