@@ -1,6 +1,7 @@
 //! `cloud_accounts`: one row per AWS account, GCP project or Azure subscription.
 
 use crate::enums::{AccountStatus, Provider};
+pub use crate::json_column::{Ancestors, Tags};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -18,14 +19,14 @@ pub struct Model {
     pub org_path: String,
     /// `[{ "id", "name", "kind" }]` from the organization root down to the direct parent.
     #[sea_orm(column_type = "JsonBinary")]
-    pub ancestors: Json,
+    pub ancestors: Ancestors,
     pub parent: Option<String>,
     pub status: AccountStatus,
     pub raw_status: Option<String>,
     pub region_residency: Option<String>,
     /// `{ "key": "value" }`.
     #[sea_orm(column_type = "JsonBinary")]
-    pub tags: Json,
+    pub tags: Tags,
     #[sea_orm(column_type = "JsonBinary")]
     pub raw: Json,
     /// The organization or tenant the collector read; removals are decided per scope.
@@ -61,12 +62,12 @@ impl Model {
             native_id: String::new(),
             name: String::new(),
             org_path: String::new(),
-            ancestors: Json::Null,
+            ancestors: Ancestors::default(),
             parent: None,
             status: AccountStatus::Active,
             raw_status: None,
             region_residency: None,
-            tags: Json::Null,
+            tags: Tags::default(),
             raw: Json::Null,
             scope: String::new(),
             source: String::new(),

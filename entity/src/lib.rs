@@ -15,6 +15,7 @@ pub mod db;
 pub mod document;
 pub mod enums;
 pub mod error;
+pub mod json_column;
 pub mod lifecycle;
 pub mod monitoring_endpoint;
 mod nodelay;

@@ -2,6 +2,7 @@
 //! referenced, never stored.
 
 use crate::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
+pub use crate::json_column::Tags;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -19,7 +20,7 @@ pub struct Model {
     pub origin: Origin,
     /// `{ "key": "value" }`, chosen by people for manual rows.
     #[sea_orm(column_type = "JsonBinary")]
-    pub labels: Json,
+    pub labels: Tags,
     pub notes: Option<String>,
     /// Where collectors find the credential: `env:NAME` or `file:/path`. Never the secret.
     pub secret_ref: Option<String>,

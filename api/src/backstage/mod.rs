@@ -10,6 +10,7 @@ pub mod names;
 
 use annotations::Annotation;
 use entity::enums::{EndpointKind, Provider};
+use entity::json_column::Tags;
 use entity::{cloud_account, monitoring_endpoint};
 use serde_json::{Map, Value, json};
 
@@ -224,7 +225,7 @@ struct Envelope<'a> {
     /// The asset's status as stored (`active`, `up`…), as `asset-inventory/status`.
     status: &'static str,
     /// Tags or labels: the source of `metadata.labels`, owner and system.
-    tags: &'a Value,
+    tags: &'a Tags,
     kind_tag: &'static str,
     spec_type: &'static str,
     removed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -289,52 +290,43 @@ fn envelope(options: &Options, parts: Envelope<'_>) -> Value {
     })
 }
 
-/// The id of the first ancestor of `kind` in a stored ancestors list.
-fn ancestor_id(ancestors: &Value, kind: &str) -> Option<String> {
-    ancestors.as_array()?.iter().find_map(|node| {
-        (node.get("kind").and_then(Value::as_str) == Some(kind))
-            .then(|| node.get("id").and_then(Value::as_str).map(str::to_owned))
-            .flatten()
-    })
+/// The id of the first ancestor of `kind`.
+fn ancestor_id(ancestors: &cloud_account::Ancestors, kind: &str) -> Option<String> {
+    ancestors
+        .0
+        .iter()
+        .find(|node| node.kind == kind)
+        .map(|node| node.id.clone())
 }
 
-/// A tag's value as text: the key exactly, else the first key equal ignoring case (`Owner`
-/// for `owner`), in sorted order so the pick is stable.
-fn tag_value(tags: &Value, key: &str) -> Option<String> {
-    let map = tags.as_object()?;
-    let text = |value: &Value| {
-        value
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_owned)
-    };
-    if let Some(value) = map.get(key) {
-        return Some(text(value));
-    }
-    let mut keys: Vec<&String> = map.keys().filter(|k| k.eq_ignore_ascii_case(key)).collect();
-    keys.sort();
-    keys.first().and_then(|k| map.get(*k)).map(text)
+/// A tag's value: the key exactly, else the first key equal ignoring case (`Owner` for
+/// `owner`), in sorted order so the pick is stable.
+fn tag_value(tags: &Tags, key: &str) -> Option<String> {
+    tags.0
+        .get(key)
+        .or_else(|| {
+            tags.0
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, value)| value)
+        })
+        .cloned()
 }
 
 /// Tags as labels: keys and values within Backstage's rules, unchanged where they already
 /// are. When two tags come to the same label key, the one whose key was already valid wins,
 /// else the first in sorted order; the tags themselves stay whole on the asset.
-fn labels(tags: &Value) -> Map<String, Value> {
+fn labels(tags: &Tags) -> Map<String, Value> {
     let mut out = Map::new();
-    let Some(map) = tags.as_object() else {
-        return out;
-    };
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    let mut entries: Vec<(&String, &String)> = tags.0.iter().collect();
     // Valid keys first, then by key: the precedence the doc comment promises.
     entries.sort_by(|a, b| (!names::is_label_key(a.0), a.0).cmp(&(!names::is_label_key(b.0), b.0)));
     for (key, value) in entries {
         let Some(label) = names::label_key(key) else {
             continue;
         };
-        let text = value
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_owned);
         out.entry(label)
-            .or_insert_with(|| names::label_value(&text).into());
+            .or_insert_with(|| names::label_value(value).into());
     }
     out
 }

@@ -1,6 +1,8 @@
 //! `CloudAccount`: an AWS account, GCP project or Azure subscription, and its filter.
 
-use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
+use super::common::{
+    Ancestor, AncestorType, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of,
+};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
 use super::row::{PageValues, PlainFields, plain_objects};
@@ -16,7 +18,6 @@ use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, Select};
-use serde::Deserialize;
 use serde_json::Value;
 
 pub struct CloudAccount(pub cloud_account::Model);
@@ -60,7 +61,7 @@ impl CloudAccount {
     }
     /// The hierarchy from the organization root down to the direct parent.
     async fn ancestors(&self) -> Vec<Ancestor> {
-        Vec::<Ancestor>::deserialize(&self.0.ancestors).unwrap_or_default()
+        self.0.ancestors.0.iter().map(Ancestor::from).collect()
     }
     /// The direct parent's id (OU, folder, management group), if any.
     async fn parent(&self) -> Option<&str> {
@@ -180,21 +181,20 @@ impl PlainFields for CloudAccount {
             "raw" => to_value(&row.raw).unwrap_or_default(),
             "provenance" => to_value(&row.provenance).unwrap_or_default(),
             "tags" => {
-                return plain_objects(field, &tags_of(&row.tags), |tag, name| match name {
+                return plain_objects(field, row.tags.0.iter(), |(key, value), name| match name {
                     "__typename" => Some(text("Tag")),
-                    "key" => Some(text(&tag.key)),
-                    "value" => Some(text(&tag.value)),
+                    "key" => Some(text(key)),
+                    "value" => Some(text(value)),
                     _ => None,
                 });
             }
             "ancestors" => {
-                let ancestors = Vec::<Ancestor>::deserialize(&row.ancestors).unwrap_or_default();
-                return plain_objects(field, &ancestors, |node, name| match name {
+                return plain_objects(field, row.ancestors.0.iter(), |node, name| match name {
                     "__typename" => Some(text("Ancestor")),
                     "id" => Some(text(&node.id)),
                     "name" => Some(text(&node.name)),
                     "kind" => Some(text(&node.kind)),
-                    "type" => Some(enum_value(node.node_type())),
+                    "type" => Some(enum_value(AncestorType::of(&node.kind))),
                     _ => None,
                 });
             }

@@ -18,27 +18,19 @@ pub struct Tag {
     pub value: String,
 }
 
-/// Tags sorted by key, from the stored JSON object.
-pub fn tags_of(json: &Value) -> Vec<Tag> {
-    let mut tags: Vec<Tag> = json
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .map(|(key, value)| Tag {
-                    key: key.clone(),
-                    value: value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned),
-                })
-                .collect()
+/// Tags as the API lists them: sorted by key, as stored.
+pub fn tags_of(tags: &entity::json_column::Tags) -> Vec<Tag> {
+    tags.0
+        .iter()
+        .map(|(key, value)| Tag {
+            key: key.clone(),
+            value: value.clone(),
         })
-        .unwrap_or_default();
-    tags.sort_by(|a, b| a.key.cmp(&b.key));
-    tags
+        .collect()
 }
 
 /// One level of an account's organization hierarchy, from the root down.
-#[derive(SimpleObject, Debug, Clone, serde::Deserialize)]
+#[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex)]
 pub struct Ancestor {
     /// The provider's id of the node (`ou-ab12-cdef3456`, `folders/123`, a management group
@@ -73,14 +65,24 @@ pub enum AncestorType {
 impl Ancestor {
     #[graphql(name = "type")]
     async fn ancestor_type(&self) -> AncestorType {
-        self.node_type()
+        AncestorType::of(&self.kind)
     }
 }
 
-impl Ancestor {
-    /// `type`: the provider's word as one enum for all clouds.
-    pub fn node_type(&self) -> AncestorType {
-        match self.kind.as_str() {
+impl From<&entity::record::Ancestor> for Ancestor {
+    fn from(node: &entity::record::Ancestor) -> Self {
+        Self {
+            id: node.id.clone(),
+            name: node.name.clone(),
+            kind: node.kind.clone(),
+        }
+    }
+}
+
+impl AncestorType {
+    /// `type`: the provider's word for a node (`kind`) as one enum for all clouds.
+    pub fn of(kind: &str) -> Self {
+        match kind {
             "organization" => AncestorType::Organization,
             "root" => AncestorType::Root,
             "organizational_unit" => AncestorType::Ou,
@@ -195,12 +197,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn tags_come_sorted_and_as_text() {
-        let tags = tags_of(&json!({ "b": "2", "a": "1", "n": 3 }));
+    fn tags_come_sorted_by_key() {
+        let stored: entity::json_column::Tags =
+            serde_json::from_value(json!({ "b": "2", "a": "1", "B": "3" })).expect("tags");
+        let tags = tags_of(&stored);
         let keys: Vec<_> = tags
             .iter()
             .map(|t| (t.key.as_str(), t.value.as_str()))
             .collect();
-        assert_eq!(keys, vec![("a", "1"), ("b", "2"), ("n", "3")]);
+        assert_eq!(keys, vec![("B", "3"), ("a", "1"), ("b", "2")]);
     }
 }

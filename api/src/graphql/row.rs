@@ -189,10 +189,10 @@ fn collect_simple<'a>(
 /// arguments or fragments; `None` otherwise, to resolve it through async-graphql. There, each
 /// object is a future and each of its fields another, polled together: for q3 (100 accounts,
 /// every field) that was a tenth of the API's CPU.
-pub fn plain_objects<T>(
+pub fn plain_objects<I: ExactSizeIterator>(
     field: &Positioned<Field>,
-    items: &[T],
-    scalar: impl Fn(&T, &str) -> Option<Value>,
+    items: I,
+    scalar: impl Fn(&I::Item, &str) -> Option<Value>,
 ) -> Option<Value> {
     let selection = simple_fields(&field.node.selection_set.node, None, |field| {
         field.selection_set.node.items.is_empty()
@@ -201,7 +201,7 @@ pub fn plain_objects<T>(
     for item in items {
         let mut object = selection.blank.clone();
         for (index, field) in selection.fields.iter().enumerate() {
-            PlainSelection::set(&mut object, index, scalar(item, &field.node.name.node)?);
+            PlainSelection::set(&mut object, index, scalar(&item, &field.node.name.node)?);
         }
         list.push(Value::Object(object));
     }

@@ -174,7 +174,7 @@ async fn the_organization_is_stored_field_by_field_and_only_once(db: &TestDb) {
         format!("{}/{}/Prod/Payments", org.id, org.root)
     );
     assert_eq!(
-        payments.ancestors,
+        json!(payments.ancestors),
         json!([
             { "id": org.id, "name": org.id, "kind": "organization" },
             { "id": org.root, "name": "Root", "kind": "root" },
@@ -186,7 +186,7 @@ async fn the_organization_is_stored_field_by_field_and_only_once(db: &TestDb) {
     assert_eq!(payments.status, AccountStatus::Active);
     assert_eq!(payments.raw_status.as_deref(), Some("ACTIVE"));
     assert_eq!(
-        payments.tags,
+        json!(payments.tags),
         json!({ "team": "payments", "cost-center": "cc-1042" })
     );
     assert_eq!(payments.scope, org.id);
@@ -212,7 +212,7 @@ async fn the_organization_is_stored_field_by_field_and_only_once(db: &TestDb) {
 
     let tools = row(db, &org.tools).await;
     assert_eq!(tools.org_path, format!("{}/{}/Prod", org.id, org.root));
-    assert_eq!(tools.tags, json!({}));
+    assert_eq!(json!(tools.tags), json!({}));
     let old = row(db, &org.old).await;
     assert_eq!(old.status, AccountStatus::Suspended);
     assert_eq!(old.org_path, format!("{}/{}/Sandbox", org.id, org.root));

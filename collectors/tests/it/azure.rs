@@ -353,10 +353,10 @@ async fn two_tenants_with_and_without_management_groups(db: &TestDb) {
     assert_eq!(prod.name, "retail-prod");
     assert_eq!(prod.org_path, format!("{TENANT_A}/Landing Zones/Corp"));
     assert_eq!(
-        prod.ancestors[0],
+        json!(prod.ancestors)[0],
         json!({ "id": TENANT_A, "name": TENANT_A, "kind": "tenant" })
     );
-    assert_eq!(prod.ancestors[2]["name"], "Corp");
+    assert_eq!(json!(prod.ancestors)[2]["name"], "Corp");
     assert_eq!(
         prod.parent.as_deref(),
         Some("/providers/Microsoft.Management/managementGroups/mg-corp")
@@ -365,7 +365,7 @@ async fn two_tenants_with_and_without_management_groups(db: &TestDb) {
         (prod.status, prod.raw_status.as_deref()),
         (AccountStatus::Active, Some("Enabled"))
     );
-    assert_eq!(prod.tags, json!({ "owner": "team-retail" }));
+    assert_eq!(json!(prod.tags), json!({ "owner": "team-retail" }));
     assert_eq!(
         prod.raw["subscriptionPolicies"]["quotaId"],
         "EnterpriseAgreement_2014-09-01"

@@ -65,7 +65,10 @@ async fn a_document_is_its_own_scope(db: &TestDb) {
         billing.source,
         format!("file/{}", env!("CARGO_PKG_VERSION"))
     );
-    assert_eq!(billing.tags, serde_json::json!({ "owner": "finance" }));
+    assert_eq!(
+        serde_json::json!(billing.tags),
+        serde_json::json!({ "owner": "finance" })
+    );
     let endpoint = monitoring_endpoint::Entity::find_by_id("prom-factory")
         .one(&db.conn)
         .await

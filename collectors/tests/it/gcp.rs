@@ -419,7 +419,7 @@ async fn an_organization_is_walked_page_by_page_with_named_ancestry(db: &TestDb)
     assert_eq!(prod.name, "prod-a display");
     assert_eq!(prod.org_path, "example.com/Production");
     assert_eq!(
-        prod.ancestors,
+        json!(prod.ancestors),
         json!([
             { "id": "organizations/100", "name": "example.com", "kind": "organization" },
             { "id": "folders/200", "name": "Production", "kind": "folder" },
@@ -430,7 +430,7 @@ async fn an_organization_is_walked_page_by_page_with_named_ancestry(db: &TestDb)
         (prod.status, prod.raw_status.as_deref()),
         (AccountStatus::Active, Some("ACTIVE"))
     );
-    assert_eq!(prod.tags, json!({ "team": "data", "env": "prod" }));
+    assert_eq!(json!(prod.tags), json!({ "team": "data", "env": "prod" }));
     assert_eq!(prod.raw["name"], "projects/1002");
     assert_eq!(prod.raw["createTime"], "2024-01-08T10:00:00.000Z");
     assert_eq!(prod.scope, "organizations/100");
@@ -484,7 +484,7 @@ async fn search_keeps_projects_outside_any_organization(db: &TestDb) {
         (lonely.org_path.as_str(), lonely.parent.as_deref()),
         ("", None)
     );
-    assert_eq!(lonely.ancestors, json!([]));
+    assert_eq!(json!(lonely.ancestors), json!([]));
     assert_eq!(
         row(db, "ml-train").await.org_path,
         "example.com/Production/ML"

@@ -248,7 +248,7 @@ async fn real_prometheus_open_and_behind_basic_auth(db: &TestDb) {
         (locked_row.origin, locked_row.scope.as_str()),
         (Origin::Manual, "manual")
     );
-    assert_eq!(locked_row.labels, json!({ "team": "lab" }));
+    assert_eq!(json!(locked_row.labels), json!({ "team": "lab" }));
     assert_eq!(locked_row.notes.as_deref(), Some("behind basic auth"));
     assert_eq!(locked_row.created_by.as_deref(), Some("token:alice"));
 

@@ -98,12 +98,14 @@ impl Tracked for cloud_account::Model {
         vec![
             ("name", Cow::Owned(json!(self.name))),
             ("org_path", Cow::Owned(json!(self.org_path))),
-            ("ancestors", Cow::Borrowed(&self.ancestors)),
+            // Ancestors and tags are typed in the model: here they are the JSON values the
+            // model held before, so stored digests stay equal.
+            ("ancestors", Cow::Owned(json!(self.ancestors))),
             ("parent", Cow::Owned(json!(self.parent))),
             ("status", Cow::Owned(json!(self.status))),
             ("raw_status", Cow::Owned(json!(self.raw_status))),
             ("region_residency", Cow::Owned(json!(self.region_residency))),
-            ("tags", Cow::Borrowed(&self.tags)),
+            ("tags", Cow::Owned(json!(self.tags))),
             ("raw", Cow::Borrowed(&self.raw)),
             ("scope", Cow::Owned(json!(self.scope))),
         ]
@@ -196,7 +198,7 @@ impl Tracked for monitoring_endpoint::Model {
             // `raw` is left out: it is the latest probe's snapshot (goroutines, series counts)
             // and changes every run; status and version are the history worth keeping.
             ("origin", Cow::Owned(json!(self.origin))),
-            ("labels", Cow::Borrowed(&self.labels)),
+            ("labels", Cow::Owned(json!(self.labels))),
             ("notes", Cow::Owned(json!(self.notes))),
             ("secret_ref", Cow::Owned(json!(self.secret_ref))),
             ("scope", Cow::Owned(json!(self.scope))),
@@ -220,12 +222,12 @@ pub(super) fn account_model(
         native_id: r.native_id,
         name: r.name,
         org_path: r.org_path,
-        ancestors: json!(r.ancestors),
+        ancestors: cloud_account::Ancestors(r.ancestors),
         parent: r.parent,
         status: r.status,
         raw_status: r.raw_status,
         region_residency: r.region_residency,
-        tags: json!(r.tags),
+        tags: cloud_account::Tags(r.tags),
         raw: r.raw,
         scope: r.scope,
         source: r.source,
@@ -255,7 +257,7 @@ pub(super) fn endpoint_model(
         version: r.version,
         raw: r.raw,
         origin: r.origin,
-        labels: json!(r.labels),
+        labels: monitoring_endpoint::Tags(r.labels),
         notes: r.notes,
         secret_ref: r.secret_ref,
         scope: r.scope,
@@ -353,11 +355,11 @@ mod tests {
             native_id: String::new(),
             name: String::new(),
             org_path: String::new(),
-            ancestors: Value::Null,
+            ancestors: cloud_account::Ancestors::default(),
             parent: None,
             status: AccountStatus::Suspended,
             raw_status: None,
-            tags: Value::Null,
+            tags: cloud_account::Tags::default(),
             raw: Value::Null,
             scope: String::new(),
             source: String::new(),
@@ -370,5 +372,35 @@ mod tests {
         let from_whole = account_model(record(), &now, Some(&whole));
         assert_eq!(from_whole.first_seen_at, whole.first_seen_at);
         assert_eq!(from_whole, account_model(record(), &now, Some(&head)));
+    }
+
+    /// The model holds ancestors and tags typed, but history and digests see them as the
+    /// JSON values the model held before (keys in `serde_json`'s order): digests stored by
+    /// earlier versions stay equal, so an upgrade does not make every account look changed.
+    #[test]
+    fn ancestors_and_tags_reach_digests_and_history_as_the_stored_json() {
+        let mut r = record();
+        r.ancestors = vec![crate::record::Ancestor {
+            id: "o-1".into(),
+            name: "Org".into(),
+            kind: "organization".into(),
+        }];
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 1, 1, 0, 0)
+            .single()
+            .expect("time");
+        let model = account_model(r, &WriteContext::run(1, at), None);
+        let fields = model.fields();
+        let field = |field: &str| {
+            fields
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map(|(_, value)| value.to_string())
+        };
+        assert_eq!(
+            field("ancestors").as_deref(),
+            Some(r#"[{"id":"o-1","kind":"organization","name":"Org"}]"#)
+        );
+        assert_eq!(field("tags").as_deref(), Some(r#"{"team":"web"}"#));
     }
 }
