@@ -181,22 +181,32 @@ impl PlainFields for CloudAccount {
             "raw" => to_value(&row.raw).unwrap_or_default(),
             "provenance" => to_value(&row.provenance).unwrap_or_default(),
             "tags" => {
-                return plain_objects(field, row.tags.0.iter(), |(key, value), name| match name {
-                    "__typename" => Some(text("Tag")),
-                    "key" => Some(text(key)),
-                    "value" => Some(text(value)),
-                    _ => None,
-                });
+                return plain_objects(
+                    field,
+                    page,
+                    row.tags.0.iter(),
+                    |(key, value), name| match name {
+                        "__typename" => Some(text("Tag")),
+                        "key" => Some(text(key)),
+                        "value" => Some(text(value)),
+                        _ => None,
+                    },
+                );
             }
             "ancestors" => {
-                return plain_objects(field, row.ancestors.0.iter(), |node, name| match name {
-                    "__typename" => Some(text("Ancestor")),
-                    "id" => Some(text(&node.id)),
-                    "name" => Some(text(&node.name)),
-                    "kind" => Some(text(&node.kind)),
-                    "type" => Some(enum_value(AncestorType::of(&node.kind))),
-                    _ => None,
-                });
+                return plain_objects(
+                    field,
+                    page,
+                    row.ancestors.0.iter(),
+                    |node, name| match name {
+                        "__typename" => Some(text("Ancestor")),
+                        "id" => Some(text(&node.id)),
+                        "name" => Some(text(&node.name)),
+                        "kind" => Some(text(&node.kind)),
+                        "type" => Some(enum_value(AncestorType::of(&node.kind))),
+                        _ => None,
+                    },
+                );
             }
             _ => return None,
         })
