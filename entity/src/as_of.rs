@@ -251,6 +251,7 @@ async fn created_fields_of<M: Replay, C: ConnectionTrait>(
 mod tests {
     use super::*;
     use crate::enums::AccountStatus;
+    use crate::json_column;
     use chrono::TimeZone;
     use serde_json::json;
 
@@ -267,12 +268,12 @@ mod tests {
             native_id: "1".into(),
             name: "now".into(),
             org_path: "o/r".into(),
-            ancestors: cloud_account::Ancestors::default(),
+            ancestors: json_column::Ancestors::default(),
             parent: None,
             status: AccountStatus::Suspended,
             raw_status: None,
             region_residency: None,
-            tags: cloud_account::Tags::default(),
+            tags: json_column::Tags::default(),
             raw: json!({}),
             scope: "o".into(),
             source: "aws/1".into(),

@@ -1,7 +1,7 @@
 //! `cloud_accounts`: one row per AWS account, GCP project or Azure subscription.
 
 use crate::enums::{AccountStatus, Provider};
-pub use crate::json_column::{Ancestors, Tags};
+use crate::json_column::{Ancestors, Tags};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -2,7 +2,7 @@
 //! referenced, never stored.
 
 use crate::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
-pub use crate::json_column::Tags;
+use crate::json_column::Tags;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -10,7 +10,7 @@ pub mod names;
 
 use annotations::Annotation;
 use entity::enums::{EndpointKind, Provider};
-use entity::json_column::Tags;
+use entity::json_column::{Ancestors, Tags};
 use entity::{cloud_account, monitoring_endpoint};
 use serde_json::{Map, Value, json};
 
@@ -291,7 +291,7 @@ fn envelope(options: &Options, parts: Envelope<'_>) -> Value {
 }
 
 /// The id of the first ancestor of `kind`.
-fn ancestor_id(ancestors: &cloud_account::Ancestors, kind: &str) -> Option<String> {
+fn ancestor_id(ancestors: &Ancestors, kind: &str) -> Option<String> {
     ancestors
         .0
         .iter()

@@ -5,7 +5,7 @@ use super::WriteContext;
 use super::history::Fields;
 use crate::enums::{AssetType, EndpointStatus, Origin};
 use crate::record::{AccountRecord, EndpointRecord, MANUAL_SCOPE};
-use crate::{cloud_account, monitoring_endpoint};
+use crate::{cloud_account, json_column, monitoring_endpoint};
 use sea_orm::EntityTrait;
 use serde_json::json;
 use std::borrow::Cow;
@@ -222,12 +222,12 @@ pub(super) fn account_model(
         native_id: r.native_id,
         name: r.name,
         org_path: r.org_path,
-        ancestors: cloud_account::Ancestors(r.ancestors),
+        ancestors: json_column::Ancestors(r.ancestors),
         parent: r.parent,
         status: r.status,
         raw_status: r.raw_status,
         region_residency: r.region_residency,
-        tags: cloud_account::Tags(r.tags),
+        tags: json_column::Tags(r.tags),
         raw: r.raw,
         scope: r.scope,
         source: r.source,
@@ -257,7 +257,7 @@ pub(super) fn endpoint_model(
         version: r.version,
         raw: r.raw,
         origin: r.origin,
-        labels: monitoring_endpoint::Tags(r.labels),
+        labels: json_column::Tags(r.labels),
         notes: r.notes,
         secret_ref: r.secret_ref,
         scope: r.scope,
@@ -355,11 +355,11 @@ mod tests {
             native_id: String::new(),
             name: String::new(),
             org_path: String::new(),
-            ancestors: cloud_account::Ancestors::default(),
+            ancestors: json_column::Ancestors::default(),
             parent: None,
             status: AccountStatus::Suspended,
             raw_status: None,
-            tags: cloud_account::Tags::default(),
+            tags: json_column::Tags::default(),
             raw: Value::Null,
             scope: String::new(),
             source: String::new(),

@@ -3,7 +3,7 @@ use entity::enums::{AccountStatus, AssetType, ChangeKind};
 use entity::record::AccountRecord;
 use entity::testing::TestDb;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
-use entity::{StoreError, as_of, asset_change, cloud_account, monitoring_endpoint};
+use entity::{StoreError, as_of, asset_change, cloud_account, json_column, monitoring_endpoint};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
@@ -730,12 +730,12 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
         native_id: "555555555555".into(),
         name: "their name".into(),
         org_path: "o-other".into(),
-        ancestors: cloud_account::Ancestors::default(),
+        ancestors: json_column::Ancestors::default(),
         parent: None,
         status: AccountStatus::Active,
         raw_status: None,
         region_residency: None,
-        tags: cloud_account::Tags::default(),
+        tags: json_column::Tags::default(),
         raw: json!({}),
         scope: "o-other".into(),
         source: "other/0".into(),
