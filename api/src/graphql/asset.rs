@@ -63,24 +63,19 @@ impl OutputType for Row<Asset> {
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         let within = Asset::type_name();
-        let plain = match &self.0 {
+        match &self.0 {
             Asset::CloudAccount(account) => {
-                match PlainSelection::of::<CloudAccount>(ctx, &within) {
-                    Some(selection) => Some(selection.only_row(account, ctx).await),
-                    None => None,
+                if let Some(selection) = PlainSelection::of::<CloudAccount>(ctx, &within) {
+                    return Ok(selection.only_row(account, ctx).await);
                 }
             }
             Asset::MonitoringEndpoint(endpoint) => {
-                match PlainSelection::of::<MonitoringEndpoint>(ctx, &within) {
-                    Some(selection) => Some(selection.only_row(endpoint, ctx).await),
-                    None => None,
+                if let Some(selection) = PlainSelection::of::<MonitoringEndpoint>(ctx, &within) {
+                    return Ok(selection.only_row(endpoint, ctx).await);
                 }
             }
-        };
-        match plain {
-            Some(value) => Ok(value),
-            None => Box::pin(self.0.resolve(ctx, field)).await,
         }
+        Box::pin(self.0.resolve(ctx, field)).await
     }
 }
 
