@@ -11,9 +11,10 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Observed fields, the ones whose change is history. Bookkeeping (last seen, run id,
-/// provenance, source, last check time) changes on every run and is not. Large values
-/// (raw records, tags) are borrowed from the row: comparing is most of a write's work, and
-/// only a real change needs them owned.
+/// provenance, source, last check time) changes on every run and is not. Raw records, the
+/// large values, are borrowed from the row: comparing is most of a write's work, and only a
+/// real change needs them owned. The rest, tags and ancestors among them, are typed in the
+/// row and given here as the JSON values history and digests have always seen.
 pub(crate) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
 
 /// Decides what a write means for history. `old` is the stored fields and whether the row
