@@ -90,7 +90,7 @@ impl MonitoringEndpoint {
     }
     /// What happened to this endpoint, newest first: each change's kind, time, fields
     /// (old and new values) and the run or person that made it.
-    #[graphql(complexity = "super::limits::page_complexity(first, None, child_complexity)")]
+    #[graphql(complexity = "super::limits::loaded_page_complexity(first, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,

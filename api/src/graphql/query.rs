@@ -5,7 +5,7 @@ use super::db;
 use super::endpoint::{EndpointFilter, MonitoringEndpoint};
 use super::enums::Provider;
 use super::id::{NodeType, decode, decode_as};
-use super::limits::{Limits, page_complexity};
+use super::limits::{Limits, STATEMENT_COMPLEXITY, page_complexity};
 use super::node::Node;
 use super::page::{Order, PageArgs, connection, fetch, whole};
 use super::run::{CollectorRun, CollectorRunFilter};
@@ -48,6 +48,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// Refetches any object by its global id; null when it does not exist.
+    #[graphql(complexity = "STATEMENT_COMPLEXITY + child_complexity")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let db = db(ctx)?;
         Ok(match decode(&id, "id")? {
@@ -73,6 +74,7 @@ impl Query {
     /// With `asOf`, the account as it was then, rebuilt from its history: every observed
     /// field and `removedAt` as of that time (null if it did not exist yet); `source`,
     /// `provenance` and `lastRun` are the present ones, `lastSeenAt` at most `asOf`.
+    #[graphql(complexity = "STATEMENT_COMPLEXITY + child_complexity")]
     async fn account(
         &self,
         ctx: &Context<'_>,
@@ -143,6 +145,7 @@ impl Query {
     /// With `asOf`, the endpoint as it was then, rebuilt from its history (null if it did
     /// not exist yet); its latest probe snapshot (`raw`, `lastCheckedAt`, `lastError`),
     /// `provenance` and `lastRun` are the present ones.
+    #[graphql(complexity = "STATEMENT_COMPLEXITY + child_complexity")]
     async fn monitoring_endpoint(
         &self,
         ctx: &Context<'_>,
@@ -244,6 +247,7 @@ impl Query {
     /// Where the change feed ends now: the cursor of the newest change `changes` can
     /// show (null before the first change). Save it before a full copy of the inventory and
     /// page `changes(after:)` from it afterwards: whatever was written meanwhile follows it.
+    #[graphql(complexity = "STATEMENT_COMPLEXITY + child_complexity")]
     async fn changes_head(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         super::feed::head(db(ctx)?).await
     }

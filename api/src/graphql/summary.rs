@@ -30,6 +30,7 @@ pub struct InventorySummary;
 #[Object]
 impl InventorySummary {
     /// Present accounts by provider and status.
+    #[graphql(complexity = "super::limits::STATEMENT_COMPLEXITY + child_complexity")]
     async fn accounts(&self, ctx: &Context<'_>) -> ApiResult<Vec<AccountCount>> {
         use cloud_account::Column as C;
         let rows: Vec<(entity::enums::Provider, entity::enums::AccountStatus, i64)> =
@@ -57,6 +58,7 @@ impl InventorySummary {
     }
 
     /// Present endpoints by kind and status.
+    #[graphql(complexity = "super::limits::STATEMENT_COMPLEXITY + child_complexity")]
     async fn endpoints(&self, ctx: &Context<'_>) -> ApiResult<Vec<EndpointCount>> {
         use monitoring_endpoint::Column as C;
         let rows: Vec<(
@@ -87,6 +89,7 @@ impl InventorySummary {
     }
 
     /// The newest run of each collector and scope, whatever its status.
+    #[graphql(complexity = "super::limits::STATEMENT_COMPLEXITY + child_complexity")]
     async fn latest_runs(&self, ctx: &Context<'_>) -> ApiResult<Vec<CollectorRun>> {
         use collector_run::Column as C;
         let newest = Query::select()

@@ -13,8 +13,9 @@ fn tight(db: &TestDb, introspection: bool) -> Router {
     let mut settings = crate::support::open_settings();
     settings.limits = Limits {
         max_depth: 5,
-        max_complexity: 400,
+        max_complexity: 1_000,
         max_aliases: 3,
+        max_fields: 60,
         max_page_size: 20,
         introspection,
     };
@@ -126,6 +127,11 @@ async fn introspection_can_be_switched_off() {
     assert!(message.contains("introspection"), "{message}");
     let plain = gql(&closed, "{ __typename accounts { totalCount } }", json!({})).await;
     assert!(plain.get("errors").is_none(), "{plain}");
+    // Nor do errors suggest the names introspection would show.
+    let typo = gql(&closed, "{ acounts { totalCount } }", json!({})).await;
+    let message = typo["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("acounts"), "{typo}");
+    assert!(!message.contains("Did you mean"), "{message}");
 
     let open = tight(&db, true);
     let response = gql(&open, "{ __schema { queryType { name } } }", json!({})).await;
@@ -140,5 +146,78 @@ async fn the_default_limits_admit_a_full_page_with_every_field() {
     let every = "id key nativeId provider name orgPath ancestors { id name kind } parent status rawStatus regionResidency tags { key value } scope source firstSeenAt lastSeenAt removedAt lastRun { id collector status } provenance raw";
     let response = gql(&app, &format!("{{ accounts(first: 500) {{ totalCount nodes {{ {every} }} pageInfo {{ hasNextPage }} }} }}"), json!({})).await;
     assert!(response.get("errors").is_none(), "{response}");
+    db.finish().await;
+}
+
+/// Fragments that each spread the previous one twice: 2^levels fields once expanded, in a
+/// document of a few hundred bytes.
+fn doubling_fragments(levels: u32) -> String {
+    let mut text = format!("query {{ ...f{levels} }}\nfragment f0 on Query {{ changesHead }}\n");
+    for n in 1..=levels {
+        text.push_str(&format!(
+            "fragment f{n} on Query {{ ...f{m} ...f{m} }}\n",
+            m = n - 1
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn exponential_fragments_are_refused_before_validation() {
+    let db = TestDb::sqlite().await;
+    let app = crate::support::app(&db.conn);
+    // 2^40 selections: async-graphql's own walk of this document would never end.
+    let message = refusal(&app, &doubling_fragments(40)).await;
+    assert!(
+        message.contains("1099511627776 fields once its fragments are expanded"),
+        "{message}"
+    );
+    // A few levels stay within the limits and run.
+    let ok = gql(&app, &doubling_fragments(3), json!({})).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn repeated_fields_share_the_alias_budget() {
+    let db = TestDb::sqlite().await;
+    let app = crate::support::app(&db.conn);
+    let repeated = format!("{{ {} }}", "changesHead ".repeat(20_000));
+    let message = refusal(&app, &repeated).await;
+    assert!(message.contains("fields"), "{message}");
+    // The first is selected, the 31 after it repeat it.
+    let repeated = format!("{{ {} }}", "changesHead ".repeat(32));
+    let message = refusal(&app, &repeated).await;
+    assert!(
+        message.contains("31") && message.contains("repeated fields"),
+        "{message}"
+    );
+    // The same through a fragment spread many times over.
+    let spread = format!(
+        "{{ {} }} fragment F on Query {{ a: changesHead }}",
+        "...F ".repeat(31)
+    );
+    let message = refusal(&app, &spread).await;
+    assert!(message.contains("aliases"), "{message}");
+    let ok = gql(&app, "{ changesHead changesHead }", json!({})).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn fields_that_run_statements_weigh_more() {
+    let db = TestDb::sqlite().await;
+    let app = tight(&db, true);
+    // Each root field that reads the database weighs 500: two fit in 1,000, three do not.
+    let ok = gql(&app, "{ changesHead a: changesHead }", json!({})).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let message = refusal(&app, "{ changesHead a: changesHead b: changesHead }").await;
+    assert!(message.contains("complex"), "{message}");
+    let message = refusal(
+        &app,
+        "{ a: accounts(first: 1) { totalCount } b: accounts(first: 1) { totalCount } }",
+    )
+    .await;
+    assert!(message.contains("complex"), "{message}");
     db.finish().await;
 }
