@@ -37,7 +37,9 @@ impl Application {
                 ..MetricsOptions::default()
             },
             draining: Draining::default(),
+            ready_timeout: Duration::from_millis(args.operations.ready_timeout_ms),
             backstage: args.backstage.options()?,
+            secret_grants: Arc::new(args.secrets.grants()),
         };
         if args.auth.allow_anonymous_read && !args.listen.ip().is_loopback() {
             tracing::warn!(listen = %args.listen, "anonymous reads are on for a non-loopback address");

@@ -70,6 +70,8 @@ pub struct ServeArgs {
     pub operations: OperationsArgs,
     #[command(flatten)]
     pub backstage: BackstageArgs,
+    #[command(flatten)]
+    pub secrets: entity::secret_ref::SecretGrantArgs,
 }
 
 /// How `backstageEntity` names, places and owns entities.
@@ -137,7 +139,14 @@ pub struct OperationsArgs {
     /// they are cut off.
     #[arg(long, env = "INVENTORY_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 20)]
     pub shutdown_timeout_seconds: u64,
+    /// How long `/readyz` waits for the database before it answers 503; keep it below the
+    /// readiness probe's timeout.
+    #[arg(long, env = "INVENTORY_READY_TIMEOUT_MS", default_value_t = DEFAULT_READY_TIMEOUT_MS)]
+    pub ready_timeout_ms: u64,
 }
+
+/// `/readyz`'s own bound, below Kubernetes' default probe timeout of one second.
+pub const DEFAULT_READY_TIMEOUT_MS: u64 = 800;
 
 impl Default for OperationsArgs {
     fn default() -> Self {
@@ -146,6 +155,7 @@ impl Default for OperationsArgs {
             metrics_refresh_seconds: 30,
             shutdown_drain_seconds: 5,
             shutdown_timeout_seconds: 20,
+            ready_timeout_ms: DEFAULT_READY_TIMEOUT_MS,
         }
     }
 }
@@ -200,12 +210,16 @@ pub struct LimitsArgs {
     #[arg(long, env = "INVENTORY_MAX_QUERY_DEPTH", default_value_t = limits::DEFAULT_MAX_DEPTH)]
     pub max_query_depth: usize,
     /// Highest query complexity accepted: each field counts 1, list fields times the page
-    /// size asked for.
+    /// size asked for, and a field that runs a database statement of its own 500.
     #[arg(long, env = "INVENTORY_MAX_QUERY_COMPLEXITY", default_value_t = limits::DEFAULT_MAX_COMPLEXITY)]
     pub max_query_complexity: usize,
-    /// Most aliased fields in one query (aliases multiply work without adding depth).
+    /// Most aliased or repeated fields in one query, fragments expanded (each runs its
+    /// resolver again without adding depth).
     #[arg(long, env = "INVENTORY_MAX_ALIASES", default_value_t = limits::DEFAULT_MAX_ALIASES)]
     pub max_aliases: usize,
+    /// Most fields in one query once every fragment spread is replaced by its fragment.
+    #[arg(long, env = "INVENTORY_MAX_QUERY_FIELDS", default_value_t = limits::DEFAULT_MAX_FIELDS)]
+    pub max_query_fields: usize,
     /// Largest `first`/`last` of a list.
     #[arg(long, env = "INVENTORY_MAX_PAGE_SIZE", default_value_t = limits::DEFAULT_MAX_PAGE_SIZE)]
     pub max_page_size: u64,
@@ -229,6 +243,7 @@ impl LimitsArgs {
             max_query_depth: l.max_depth,
             max_query_complexity: l.max_complexity,
             max_aliases: l.max_aliases,
+            max_query_fields: l.max_fields,
             max_page_size: l.max_page_size,
             max_body_bytes,
             introspection: l.introspection,
@@ -240,6 +255,7 @@ impl LimitsArgs {
             max_depth: self.max_query_depth,
             max_complexity: self.max_query_complexity,
             max_aliases: self.max_aliases,
+            max_fields: self.max_query_fields,
             max_page_size: self.max_page_size,
             introspection: self.introspection,
         }

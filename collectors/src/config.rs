@@ -17,6 +17,8 @@ pub struct Cli {
     pub source: SourceCommand,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub secrets: entity::secret_ref::SecretGrantArgs,
     /// Apply pending migrations first. Default: on for SQLite, off for PostgreSQL.
     #[arg(long, env = "INVENTORY_MIGRATE", num_args = 0..=1, default_missing_value = "true", global = true)]
     pub migrate: Option<bool>,
@@ -124,13 +126,15 @@ pub enum SourceCommand {
         #[arg(long, env = "AZURE_AUTHORITY_HOST")]
         authority_host: Option<String>,
         /// The credentials to try, in order; the first configured one that yields a token
-        /// wins.
+        /// wins. The default follows `DefaultAzureCredential`: the environment's client
+        /// secret, then workload identity, then managed identity (which, always "configured",
+        /// would otherwise wait on the metadata address before a secret given on purpose).
         #[arg(
             long = "credential",
             env = "INVENTORY_AZURE_CREDENTIALS",
             value_enum,
             value_delimiter = ',',
-            default_value = "workload-identity,managed-identity,client-secret"
+            default_value = "client-secret,workload-identity,managed-identity"
         )]
         credentials: Vec<crate::azure::CredentialKind>,
         /// Base URL of Azure Resource Manager.
@@ -231,4 +235,27 @@ pub struct ProbeArgs {
     /// Extra CA certificates (PEM) to trust for endpoints behind an internal CA.
     #[arg(long, env = "INVENTORY_CA_FILE")]
     pub ca_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::CredentialKind;
+
+    #[test]
+    fn the_azure_chain_tries_a_configured_secret_before_the_metadata_address() {
+        let cli =
+            Cli::try_parse_from(["inventory-collect", "azure", "--tenant", "t"]).expect("parses");
+        let SourceCommand::Azure { credentials, .. } = cli.source else {
+            panic!("not the azure source");
+        };
+        assert_eq!(
+            credentials,
+            [
+                CredentialKind::ClientSecret,
+                CredentialKind::WorkloadIdentity,
+                CredentialKind::ManagedIdentity
+            ]
+        );
+    }
 }

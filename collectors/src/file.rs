@@ -26,6 +26,18 @@ impl FileSource {
             document: None,
         }
     }
+
+    /// `--scope`, or `file:<file name>`.
+    fn scope(&self) -> String {
+        self.scope.clone().unwrap_or_else(|| {
+            let name = self
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.path.display().to_string());
+            format!("file:{name}")
+        })
+    }
 }
 
 /// Parses by extension: `.yaml`/`.yml` as YAML, anything else as JSON. Errors name the line
@@ -35,6 +47,16 @@ pub fn parse(
     path: &std::path::Path,
     label: &str,
 ) -> Result<InventoryDocument, CollectError> {
+    let blank = text
+        .lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with('#') || line == "---" || line == "...");
+    if blank {
+        return Err(CollectError::Invalid(format!(
+            "{}: the document is empty; an inventory names `accounts` or `endpoints` (write `accounts: []` to mean none)",
+            path.display()
+        )));
+    }
     let yaml = path
         .extension()
         .and_then(|e| e.to_str())
@@ -62,13 +84,12 @@ impl Source for FileSource {
         }
     }
 
+    fn planned_scope(&self) -> Option<String> {
+        Some(self.scope())
+    }
+
     async fn open(&mut self) -> Result<String, CollectError> {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.path.display().to_string());
-        let scope = self.scope.clone().unwrap_or_else(|| format!("file:{name}"));
+        let scope = self.scope();
         let text = tokio::fs::read_to_string(&self.path).await.map_err(|e| {
             CollectError::Invalid(format!("cannot read {}: {e}", self.path.display()))
         })?;

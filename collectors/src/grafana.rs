@@ -9,8 +9,10 @@ use crate::probe::{Check, ProbeSource, Target, fetch, join, prepare, refused};
 use crate::prometheus::id_for;
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
 use entity::record::{DISCOVERED_PROMETHEUS, EndpointRecord};
+use entity::secret_ref::SecretGrants;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The Grafana collector: [`Grafana`] checks over every target.
 pub type GrafanaSource = ProbeSource<Grafana>;
@@ -24,9 +26,10 @@ impl Check for Grafana {
     async fn check(
         client: reqwest::Client,
         policy: AddressPolicy,
+        grants: Arc<SecretGrants>,
         target: Target,
     ) -> Vec<EndpointRecord> {
-        probe(&client, &policy, &target).await
+        probe(&client, &policy, &grants, &target).await
     }
 }
 
@@ -43,12 +46,14 @@ fn parse(body: &[u8]) -> Option<Value> {
 pub async fn probe(
     client: &reqwest::Client,
     policy: &AddressPolicy,
+    grants: &SecretGrants,
     target: &Target,
 ) -> Vec<EndpointRecord> {
-    let (mut grafana, auth) = match prepare(client, policy, target, EndpointKind::Grafana).await {
-        Ok(prepared) => prepared,
-        Err(record) => return vec![record],
-    };
+    let (mut grafana, auth) =
+        match prepare(client, policy, grants, target, EndpointKind::Grafana).await {
+            Ok(prepared) => prepared,
+            Err(record) => return vec![record],
+        };
     let health = match fetch(client, join(&target.url, "/api/health"), &auth).await {
         Ok(answer) => answer,
         Err(reason) => {
@@ -124,16 +129,23 @@ pub async fn probe(
         }
     };
     let mut discovered = Vec::new();
+    let mut unusable = 0;
     for source in listed
         .iter()
         .filter(|d| d.get("type").and_then(Value::as_str) == Some("prometheus"))
     {
-        let Some(url) = source
-            .get("url")
-            .and_then(Value::as_str)
-            .and_then(|u| url::Url::parse(u).ok())
-        else {
+        let Some(text) = source.get("url").and_then(Value::as_str) else {
             continue;
+        };
+        // A data source URL may carry credentials, or be relative: it is stored only if
+        // it meets the rules every endpoint meets, and the rest are counted.
+        let url = match entity::validate::endpoint_url(text) {
+            Ok(url) => url,
+            Err(invalid) => {
+                tracing::warn!(grafana = %target.id, reason = %invalid, "data source URL not recorded");
+                unusable += 1;
+                continue;
+            }
         };
         discovered.push(EndpointRecord {
             id: id_for(&url),
@@ -172,6 +184,7 @@ pub async fn probe(
     grafana.raw["datasources"] = json!({
         "total": listed.len(),
         "prometheus": discovered.len(),
+        "unusable": unusable,
         DISCOVERED_PROMETHEUS: keys,
     });
     let mut all = vec![grafana];

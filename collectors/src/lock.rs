@@ -4,10 +4,7 @@
 //! one machine) there is nothing to take.
 
 use entity::StoreError;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use sha2::{Digest, Sha256};
 
 /// Held until [`RunLock::release`]. Dropping it also ends the transaction, but only once the
@@ -18,6 +15,11 @@ pub struct RunLock {
 }
 
 impl RunLock {
+    /// Whether a database lock is held (PostgreSQL), rather than nothing to take (SQLite).
+    pub fn is_held(&self) -> bool {
+        self.txn.is_some()
+    }
+
     /// Ends the transaction, and with it the lock, before returning.
     pub async fn release(self) {
         if let Some(txn) = self.txn
@@ -47,7 +49,7 @@ pub async fn try_acquire(
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(Some(RunLock { txn: None }));
     }
-    let txn = db.begin().await?;
+    let txn = entity::db::begin(db).await?;
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

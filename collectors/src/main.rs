@@ -19,6 +19,7 @@ use collectors::source::Source;
 use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
 use entity::enums::{AuthMode, EndpointKind};
+use entity::secret_ref::{Grant, SecretGrantArgs, SecretGrants, SecretRef};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -134,18 +135,19 @@ async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {
             probe,
         } => {
             let mut targets = stored_targets(&db, EndpointKind::Prometheus).await?;
-            for url in urls {
-                let id = collectors::prometheus::id_for(&url);
+            for url in &urls {
+                let id = collectors::prometheus::id_for(url);
                 if !targets.iter().any(|t| t.id == id) {
                     targets.push(Target {
                         id,
-                        url,
+                        url: url.clone(),
                         auth_mode,
                         secret_ref: secret_ref.clone(),
                     });
                 }
             }
-            let mut source = PrometheusSource::new(probe_options(targets, probe)?);
+            let grants = grants_with_flags(&cli.secrets, &urls, secret_ref.as_deref())?;
+            let mut source = PrometheusSource::new(probe_options(targets, probe, grants)?);
             run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
         SourceCommand::Grafana {
@@ -162,18 +164,19 @@ async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {
                 (mode, reference) => (mode.unwrap_or(AuthMode::None), reference),
             };
             let mut targets = stored_targets(&db, EndpointKind::Grafana).await?;
-            for url in urls {
-                let id = collectors::grafana::grafana_id(&url);
+            for url in &urls {
+                let id = collectors::grafana::grafana_id(url);
                 if !targets.iter().any(|t| t.id == id) {
                     targets.push(Target {
                         id,
-                        url,
+                        url: url.clone(),
                         auth_mode,
                         secret_ref: secret_ref.clone(),
                     });
                 }
             }
-            let mut source = GrafanaSource::new(probe_options(targets, probe)?);
+            let grants = grants_with_flags(&cli.secrets, &urls, secret_ref.as_deref())?;
+            let mut source = GrafanaSource::new(probe_options(targets, probe, grants)?);
             run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
         SourceCommand::File { path, scope } => {
@@ -209,7 +212,28 @@ async fn run_one<S: Source>(
     Ok(())
 }
 
-fn probe_options(targets: Vec<Target>, probe: ProbeArgs) -> anyhow::Result<ProbeOptions> {
+/// The operator's grants, plus the one made by configuring `--secret-ref` with `--url`: that
+/// reference, for those URLs' origins.
+fn grants_with_flags(
+    args: &SecretGrantArgs,
+    urls: &[url::Url],
+    secret_ref: Option<&str>,
+) -> anyhow::Result<SecretGrants> {
+    let Some(reference) = secret_ref else {
+        return Ok(args.grants());
+    };
+    let reference = SecretRef::parse(reference)
+        .map_err(|e| anyhow::anyhow!("the secret reference of --url {e}"))?;
+    Ok(args
+        .grants()
+        .with(urls.iter().map(|url| Grant::exact(&reference, url))))
+}
+
+fn probe_options(
+    targets: Vec<Target>,
+    probe: ProbeArgs,
+    grants: SecretGrants,
+) -> anyhow::Result<ProbeOptions> {
     let ca_pem = match &probe.ca_file {
         Some(path) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
@@ -224,6 +248,7 @@ fn probe_options(targets: Vec<Target>, probe: ProbeArgs) -> anyhow::Result<Probe
         timeout: Duration::from_secs(probe.timeout_seconds),
         concurrency: probe.concurrency,
         ca_pem,
+        grants: std::sync::Arc::new(grants),
     })
 }
 

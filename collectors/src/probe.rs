@@ -1,10 +1,12 @@
 //! What the monitoring sources share: the guarded HTTP client, bounded fetches with
-//! credentials resolved from references, and the endpoint targets.
+//! credentials resolved from references (only inside what the operator grants, and only for
+//! the origins granted: [`entity::secret_ref`]), and the endpoint targets.
 
 use crate::guard::{AddressPolicy, GuardedResolver};
 use crate::source::{CollectError, Owns, Page, Source};
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin};
 use entity::record::EndpointRecord;
+use entity::secret_ref::{SecretGrants, SecretRef};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -16,6 +18,8 @@ use url::Url;
 
 /// Largest response body read from an endpoint.
 const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Largest secret read: a token, a `user:password` pair or an OAuth client document.
+const MAX_SECRET: u64 = 16 * 1024;
 
 /// One endpoint to check.
 #[derive(Debug, Clone)]
@@ -35,19 +39,66 @@ pub struct ProbeOptions {
     pub concurrency: usize,
     /// Extra CA certificates (PEM) to trust, for endpoints behind an internal CA.
     pub ca_pem: Option<Vec<u8>>,
+    /// The secret references the operator grants, and for which origins.
+    pub grants: Arc<SecretGrants>,
 }
 
-/// The secret a reference names. The value never leaves this function except into a header.
-pub fn resolve_secret(reference: &str) -> Result<String, String> {
-    if let Some(name) = reference.strip_prefix("env:") {
-        std::env::var(name).map_err(|_| format!("secret env {name} is not set"))
-    } else if let Some(path) = reference.strip_prefix("file:") {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| format!("secret file {path} is not readable: {}", e.kind()))
-    } else {
-        Err("the secret reference is neither env: nor file:".into())
+/// The secret `reference` names, for sending to `url`: only when the operator grants the
+/// reference for `url`'s origin, and for a file in a granted directory only while it stays
+/// there once links are followed. The value never leaves this function except to be sent,
+/// and no error quotes it.
+pub fn resolve_secret(grants: &SecretGrants, reference: &str, url: &Url) -> Result<String, String> {
+    let parsed = SecretRef::parse(reference).map_err(|e| format!("secret reference {e}"))?;
+    let grant = grants
+        .check(&parsed, url)
+        .map_err(|e| format!("secret reference {e}"))?;
+    let value = match parsed {
+        SecretRef::Env(name) => {
+            std::env::var(name).map_err(|_| format!("secret env {name} is not set"))?
+        }
+        SecretRef::File(path) => {
+            let unreadable = |e: std::io::Error| {
+                format!(
+                    "secret file {} is not readable: {}",
+                    path.display(),
+                    e.kind()
+                )
+            };
+            if let Some(directory) = grant.directory() {
+                let real = path.canonicalize().map_err(unreadable)?;
+                let root = directory.canonicalize().map_err(unreadable)?;
+                if !real.starts_with(&root) {
+                    return Err(format!(
+                        "secret file {} leads outside the granted directory {}",
+                        path.display(),
+                        directory.display()
+                    ));
+                }
+            }
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(
+                    std::fs::File::open(path).map_err(unreadable)?,
+                    MAX_SECRET + 1,
+                ),
+                &mut text,
+            )
+            .map_err(unreadable)?;
+            text.trim_end_matches(['\n', '\r']).to_owned()
+        }
+    };
+    if value.len() as u64 > MAX_SECRET {
+        return Err(format!(
+            "the secret of {reference} is longer than {MAX_SECRET} bytes"
+        ));
     }
+    Ok(value)
+}
+
+/// Whether `value` can be sent as one credential in a header: printable ASCII, no spaces
+/// (a token, or each half of `user:password`), so it cannot split or add a header.
+fn header_token(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 pub fn client(options: &ProbeOptions) -> Result<reqwest::Client, CollectError> {
@@ -88,6 +139,7 @@ pub async fn fetch(
     match auth {
         Some((AuthMode::Token, token)) => request = request.bearer_auth(token),
         Some((AuthMode::Basic, pair)) => {
+            // `credential` made sure the pair has its colon.
             let (user, password) = pair.split_once(':').unwrap_or((pair, ""));
             request = request.basic_auth(user, Some(password));
         }
@@ -146,17 +198,40 @@ pub fn json_data(body: &[u8]) -> Option<Value> {
 pub async fn credential(
     client: &reqwest::Client,
     policy: &AddressPolicy,
+    grants: &SecretGrants,
     target: &Target,
 ) -> Result<Option<(AuthMode, String)>, String> {
+    let not_a_token = |what: &str| {
+        format!("the {what} is not a single header-safe token (printable ASCII, no spaces)")
+    };
     match (target.auth_mode, &target.secret_ref) {
         (AuthMode::None, _) => Ok(None),
         (AuthMode::Oauth, Some(reference)) => {
-            let secret = resolve_secret(reference)?;
-            oauth_token(client, policy, &secret)
-                .await
-                .map(|t| Some((AuthMode::Token, t)))
+            let secret = resolve_secret(grants, reference, &target.url)?;
+            let token = oauth_token(client, policy, &secret).await?;
+            if !header_token(&token) {
+                return Err(not_a_token("OAuth access token"));
+            }
+            Ok(Some((AuthMode::Token, token)))
         }
-        (mode, Some(reference)) => resolve_secret(reference).map(|secret| Some((mode, secret))),
+        (AuthMode::Basic, Some(reference)) => {
+            let pair = resolve_secret(grants, reference, &target.url)?;
+            match pair.split_once(':') {
+                Some((user, password)) if header_token(user) && header_token(password) => {
+                    Ok(Some((AuthMode::Basic, pair)))
+                }
+                _ => Err(format!(
+                    "the secret of {reference} is not user:password, each printable ASCII without spaces"
+                )),
+            }
+        }
+        (mode, Some(reference)) => {
+            let token = resolve_secret(grants, reference, &target.url)?;
+            if !header_token(&token) {
+                return Err(not_a_token(&format!("secret of {reference}")));
+            }
+            Ok(Some((mode, token)))
+        }
         (_, None) => Err("the auth mode needs a secret reference".into()),
     }
 }
@@ -226,6 +301,7 @@ pub fn refused(reason: &str) -> bool {
 pub async fn prepare(
     client: &reqwest::Client,
     policy: &AddressPolicy,
+    grants: &SecretGrants,
     target: &Target,
     kind: EndpointKind,
 ) -> Result<(EndpointRecord, Option<(AuthMode, String)>), EndpointRecord> {
@@ -250,7 +326,7 @@ pub async fn prepare(
         record.last_error = Some(format!("refused: {reason}"));
         return Err(record);
     }
-    match credential(client, policy, target).await {
+    match credential(client, policy, grants, target).await {
         Ok(auth) => Ok((record, auth)),
         Err(reason) => {
             record.last_error = Some(reason);
@@ -268,6 +344,7 @@ pub trait Check: Send + Sync + 'static {
     fn check(
         client: reqwest::Client,
         policy: AddressPolicy,
+        grants: Arc<SecretGrants>,
         target: Target,
     ) -> impl Future<Output = Vec<EndpointRecord>> + Send;
 }
@@ -303,6 +380,10 @@ impl<C: Check> Source for ProbeSource<C> {
         }
     }
 
+    fn planned_scope(&self) -> Option<String> {
+        Some(C::COLLECTOR.into())
+    }
+
     async fn open(&mut self) -> Result<String, CollectError> {
         self.client = Some(client(&self.options)?);
         Ok(C::COLLECTOR.into())
@@ -318,8 +399,9 @@ impl<C: Check> Source for ProbeSource<C> {
             .clone()
             .ok_or_else(|| CollectError::Invalid("the source was not opened".into()))?;
         let policy = self.options.policy.clone();
+        let grants = &self.options.grants;
         let endpoints: Vec<EndpointRecord> = futures::stream::iter(self.options.targets.clone())
-            .map(|target| C::check(client.clone(), policy.clone(), target))
+            .map(|target| C::check(client.clone(), policy.clone(), grants.clone(), target))
             .buffer_unordered(self.options.concurrency.max(1))
             .collect::<Vec<_>>()
             .await

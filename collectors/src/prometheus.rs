@@ -9,8 +9,10 @@ use crate::guard::AddressPolicy;
 use crate::probe::{Check, ProbeSource, Target, fetch, join, json_data, prepare, refused};
 use entity::enums::{EndpointKind, EndpointStatus};
 use entity::record::EndpointRecord;
+use entity::secret_ref::SecretGrants;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use url::Url;
 
 /// An id for an endpoint given by URL: `prometheus-<host>-<port>`, within the key charset.
@@ -38,9 +40,10 @@ impl Check for Prometheus {
     async fn check(
         client: reqwest::Client,
         policy: AddressPolicy,
+        grants: Arc<SecretGrants>,
         target: Target,
     ) -> Vec<EndpointRecord> {
-        vec![probe(&client, &policy, &target).await]
+        vec![probe(&client, &policy, &grants, &target).await]
     }
 }
 
@@ -48,12 +51,14 @@ impl Check for Prometheus {
 pub async fn probe(
     client: &reqwest::Client,
     policy: &AddressPolicy,
+    grants: &SecretGrants,
     target: &Target,
 ) -> EndpointRecord {
-    let (mut record, auth) = match prepare(client, policy, target, EndpointKind::Prometheus).await {
-        Ok(prepared) => prepared,
-        Err(record) => return record,
-    };
+    let (mut record, auth) =
+        match prepare(client, policy, grants, target, EndpointKind::Prometheus).await {
+            Ok(prepared) => prepared,
+            Err(record) => return record,
+        };
     let healthy = match fetch(client, join(&target.url, "/-/healthy"), &auth).await {
         Ok(answer) => answer,
         Err(reason) => {

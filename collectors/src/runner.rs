@@ -9,7 +9,9 @@ use chrono::Utc;
 use entity::StoreError;
 use entity::collector_run;
 use entity::enums::{AssetType, RunStatus};
-use entity::run::{MAX_REQUEST_IDS, RunOutcome, finish_run, start_run};
+use entity::run::{
+    MAX_REQUEST_IDS, RunOutcome, close_abandoned, finish_run, only_scope, start_run,
+};
 use entity::write::{WriteContext, WriteCounts, remove_unseen, upsert_accounts, upsert_endpoints};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -17,6 +19,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 use tracing::Instrument;
+
+/// The collectors' version, recorded on every run.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// How a run is bounded, filtered, traced and stopped.
 #[derive(Debug, Clone)]
@@ -111,27 +116,27 @@ async fn run_in_span<S: Source>(
     options: &RunOptions,
 ) -> Result<collector_run::Model, RunnerError> {
     let collector = source.collector();
-    let version = env!("CARGO_PKG_VERSION");
     let deadline = Instant::now() + options.deadline;
     let span = tracing::Span::current();
 
     // Biased towards the stop: a process already stopping must not start reading.
+    let planned = source.planned_scope();
     let opened = tokio::select! {
         biased;
         reason = options.stop.requested() => {
             let error = format!("{reason} while connecting; nothing was read");
-            return failed_before_start(db, collector, version, error).await;
+            return failed_before_start(db, collector, planned, error).await;
         }
         opened = timeout_at(deadline, source.open()) => opened,
     };
     let scope = match opened {
         Ok(Ok(scope)) => scope,
-        Ok(Err(err)) => return failed_before_start(db, collector, version, err.to_string()).await,
+        Ok(Err(err)) => return failed_before_start(db, collector, planned, err.to_string()).await,
         Err(_) => {
             return failed_before_start(
                 db,
                 collector,
-                version,
+                planned,
                 "deadline exceeded while connecting".into(),
             )
             .await;
@@ -141,7 +146,7 @@ async fn run_in_span<S: Source>(
 
     let Some(lock) = lock::try_acquire(db, collector, &scope).await? else {
         let started = Utc::now();
-        let run = start_run(db, collector, version, &scope, started).await?;
+        let run = start_run(db, collector, VERSION, &scope, started).await?;
         let outcome = RunOutcome {
             status: RunStatus::Skipped,
             counts: WriteCounts::default(),
@@ -149,10 +154,19 @@ async fn run_in_span<S: Source>(
             request_ids: Vec::new(),
             error: Some("another run of this collector and scope holds the lock".into()),
         };
-        let run = finish_run(db, run.id, outcome, Utc::now()).await?;
-        summary(&run);
-        return Ok(run);
+        return close(db, &run, outcome).await;
     };
+    // Holding the lock (PostgreSQL), no other run of this scope is alive; without one
+    // (SQLite), a run that started a whole deadline ago cannot still be going.
+    let now = Utc::now();
+    let started_before = if lock.is_held() {
+        now
+    } else {
+        now - chrono::Duration::from_std(options.deadline).unwrap_or(chrono::Duration::MAX)
+    };
+    for abandoned in close_abandoned(db, collector, &scope, started_before, now).await? {
+        summary(&abandoned);
+    }
     let run = run_locked(db, source, options, &scope, deadline).await;
     // Released here, not when the pool gets round to the dropped transaction: the next run
     // of the same scope in this process must find the lock free.
@@ -169,10 +183,9 @@ async fn run_locked<S: Source>(
     deadline: Instant,
 ) -> Result<collector_run::Model, RunnerError> {
     let collector = source.collector();
-    let version = env!("CARGO_PKG_VERSION");
     let started = Utc::now();
-    let run = start_run(db, collector, version, scope, started).await?;
-    let source_label = format!("{collector}/{version}");
+    let run = start_run(db, collector, VERSION, scope, started).await?;
+    let source_label = format!("{collector}/{VERSION}");
     let mut counts = WriteCounts::default();
     let mut pages: u64 = 0;
     let mut request_ids: Vec<String> = Vec::new();
@@ -241,18 +254,24 @@ async fn run_locked<S: Source>(
         (Some(_), 0) => RunStatus::Failed,
         (Some(_), _) => RunStatus::Partial,
     };
-    if status == RunStatus::Succeeded {
+    let (status, error) = if status == RunStatus::Succeeded {
         // Only a complete read may decide that something is gone.
-        let owns = source.owns();
-        let at = Utc::now();
-        if owns.accounts {
-            counts.removed += remove_unseen(db, run.id, at, AssetType::CloudAccount, scope).await?;
+        match remove_unseen_of(db, source.owns(), run.id, scope).await {
+            Ok(removed) => {
+                counts.removed += removed;
+                (status, error)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "removing what the run did not see failed");
+                (
+                    RunStatus::Partial,
+                    Some(format!("read completely, but {}", err.public_message())),
+                )
+            }
         }
-        if owns.endpoints {
-            counts.removed +=
-                remove_unseen(db, run.id, at, AssetType::MonitoringEndpoint, scope).await?;
-        }
-    }
+    } else {
+        (status, error)
+    };
     if left_out > 0 {
         tracing::info!(left_out, "accounts left out by exclusions");
     }
@@ -263,9 +282,84 @@ async fn run_locked<S: Source>(
         request_ids,
         error,
     };
-    let run = finish_run(db, run.id, outcome, Utc::now()).await?;
-    summary(&run);
-    Ok(run)
+    close(db, &run, outcome).await
+}
+
+/// Marks removed what a complete read of `scope` did not see, in the tables the source
+/// speaks for.
+async fn remove_unseen_of(
+    db: &DatabaseConnection,
+    owns: crate::source::Owns,
+    run: i64,
+    scope: &str,
+) -> Result<u64, StoreError> {
+    let at = Utc::now();
+    let mut removed = 0;
+    if owns.accounts {
+        removed += remove_unseen(db, run, at, AssetType::CloudAccount, scope).await?;
+    }
+    if owns.endpoints {
+        removed += remove_unseen(db, run, at, AssetType::MonitoringEndpoint, scope).await?;
+    }
+    Ok(removed)
+}
+
+/// How long closing a run keeps trying while the database is away: a restart or a
+/// fail-over takes seconds, and the run's outcome is worth waiting for.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Records the run's outcome and logs its summary line. While the database is unreachable
+/// the outcome is retried with backoff for [`CLOSE_PATIENCE`]; if it still cannot be
+/// recorded, the summary is logged from what the run knows, and the next run of the scope
+/// closes the row as abandoned ([`close_abandoned`]).
+async fn close(
+    db: &DatabaseConnection,
+    run: &collector_run::Model,
+    outcome: RunOutcome,
+) -> Result<collector_run::Model, RunnerError> {
+    use backon::{ExponentialBuilder, Retryable};
+    let attempt = || finish_run(db, run.id, outcome.clone(), Utc::now());
+    let closed = attempt
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(250))
+                .with_max_delay(Duration::from_secs(5))
+                .with_total_delay(Some(CLOSE_PATIENCE))
+                .without_max_times()
+                .with_jitter(),
+        )
+        .when(|err| matches!(err, StoreError::Connect(_) | StoreError::Db(_)))
+        .notify(|err, wait| {
+            tracing::warn!(error = %err, retry_in = ?wait, "recording the run's outcome failed; retrying");
+        })
+        .await;
+    match closed {
+        Ok(run) => {
+            summary(&run);
+            Ok(run)
+        }
+        Err(err) => {
+            let c = outcome.counts;
+            let unrecorded = collector_run::Model {
+                finished_at: Some(Utc::now()),
+                status: outcome.status,
+                seen: to_i64(c.created + c.updated + c.restored + c.unchanged),
+                created: to_i64(c.created),
+                updated: to_i64(c.updated + c.restored),
+                unchanged: to_i64(c.unchanged),
+                removed: to_i64(c.removed),
+                pages: to_i64(outcome.pages),
+                error: outcome.error,
+                ..run.clone()
+            };
+            summary(&unrecorded);
+            Err(RunnerError(err))
+        }
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 enum ReadError {
@@ -281,13 +375,24 @@ impl From<crate::source::CollectError> for ReadError {
 
 /// A source that could not even say what it reads still leaves a failed run behind, so the
 /// freshness signals see the failure.
+///
+/// It is recorded in the scope the configuration names, else in the one scope the collector
+/// has read before (an AWS organization is known only once it answers), and in `unknown`
+/// only when neither exists.
 async fn failed_before_start(
     db: &DatabaseConnection,
     collector: &'static str,
-    version: &str,
+    planned: Option<String>,
     error: String,
 ) -> Result<collector_run::Model, RunnerError> {
-    let run = start_run(db, collector, version, "unknown", Utc::now()).await?;
+    let scope = match planned {
+        Some(scope) => scope,
+        None => only_scope(db, collector)
+            .await?
+            .unwrap_or_else(|| "unknown".into()),
+    };
+    tracing::Span::current().record("scope", scope.as_str());
+    let run = start_run(db, collector, VERSION, &scope, Utc::now()).await?;
     let outcome = RunOutcome {
         status: RunStatus::Failed,
         counts: WriteCounts::default(),
@@ -295,9 +400,7 @@ async fn failed_before_start(
         request_ids: Vec::new(),
         error: Some(error),
     };
-    let run = finish_run(db, run.id, outcome, Utc::now()).await?;
-    summary(&run);
-    Ok(run)
+    close(db, &run, outcome).await
 }
 
 /// The one line per run that operators grep for; a run that did not succeed adds an error

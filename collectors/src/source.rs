@@ -42,6 +42,13 @@ pub trait Source: Send {
     /// Which tables a complete read is authoritative for.
     fn owns(&self) -> Owns;
 
+    /// The scope [`Source::open`] will return, when the configuration says it (a file, a
+    /// GCP organization, an Azure tenant): a run that fails before it opens is recorded
+    /// there, so its failure shows on the series that its next success clears.
+    fn planned_scope(&self) -> Option<String> {
+        None
+    }
+
     /// Connects and finds out what is being read: the scope (an organization, a tenant, a
     /// file). Runs before the run is recorded, so the lock can be taken per scope.
     fn open(&mut self) -> impl Future<Output = Result<String, CollectError>> + Send;

@@ -5,7 +5,7 @@ use crate::error::StoreError;
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::sqlx::{AssertSqlSafe, raw_sql};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -156,6 +156,60 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
     Database::connect(connect)
         .await
         .map_err(StoreError::Connect)
+}
+
+/// Whether `err` says the connection failed rather than the statement: the server ended
+/// it (a restart, a fail-over, `pg_terminate_backend`: SQLSTATE class 08 and 57P01-57P03) or
+/// the socket broke. A pooled connection that the server ended while it sat idle fails like
+/// this on its first statement.
+pub fn is_connection_error(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error;
+    let runtime = match err {
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(e) => match e.as_ref() {
+            Error::Io(_) | Error::Tls(_) | Error::Protocol(_) => true,
+            Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        },
+        RuntimeErr::Internal(_) => false,
+    }
+}
+
+/// How many times to try starting a transaction: on PostgreSQL, once more than the pool
+/// holds connections, since after a server restart every pooled connection may fail once
+/// (each failure drops its connection, and the pool opens a fresh one when none is left).
+pub(crate) fn begin_attempts(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections()
+            .saturating_add(1),
+        _ => 1,
+    }
+}
+
+/// Starts a transaction, on another connection while the one the pool gave had been ended
+/// by the server: nothing has run on it yet, so trying again is always safe.
+pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    let attempts = begin_attempts(db);
+    let mut attempt = 1;
+    loop {
+        match db.begin().await {
+            Err(err) if attempt < attempts && is_connection_error(&err) => {
+                tracing::warn!(error = %err, attempt, "a pooled connection was ended by the server; trying another");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Schema names are spliced into `SET search_path`, so only plain identifiers pass.

@@ -4,14 +4,67 @@
 
 use crate::record::{AccountRecord, EndpointRecord};
 use serde::Deserialize;
+use std::collections::HashSet;
 
+/// A document that parsed and passed every check: it names `accounts` or `endpoints` (an
+/// empty file is not an empty inventory: importing one would remove its scope's assets),
+/// no record twice, and every record meets the write path's rules ([`crate::validate`]), so
+/// an import is refused whole, before anything is written.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "Unchecked")]
 pub struct InventoryDocument {
-    #[serde(default)]
     pub accounts: Vec<AccountRecord>,
-    #[serde(default)]
     pub endpoints: Vec<EndpointRecord>,
+}
+
+/// A document as written, before [`InventoryDocument`]'s checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unchecked {
+    accounts: Option<Vec<AccountRecord>>,
+    endpoints: Option<Vec<EndpointRecord>>,
+}
+
+impl TryFrom<Unchecked> for InventoryDocument {
+    type Error = String;
+
+    fn try_from(doc: Unchecked) -> Result<Self, String> {
+        if doc.accounts.is_none() && doc.endpoints.is_none() {
+            return Err(
+                "the document names neither accounts nor endpoints (write `accounts: []` to mean none)"
+                    .into(),
+            );
+        }
+        let accounts = doc.accounts.unwrap_or_default();
+        let endpoints = doc.endpoints.unwrap_or_default();
+        let mut seen = HashSet::with_capacity(accounts.len());
+        for (index, account) in accounts.iter().enumerate() {
+            let id = account.id();
+            crate::validate::account(account)
+                .map_err(|e| format!("accounts[{index}] ({id:?}): {e}"))?;
+            if !seen.insert(id) {
+                return Err(format!(
+                    "accounts[{index}]: account {:?} appears more than once",
+                    account.id()
+                ));
+            }
+        }
+        let mut seen = HashSet::with_capacity(endpoints.len());
+        for (index, endpoint) in endpoints.iter().enumerate() {
+            crate::validate::endpoint(endpoint)
+                .map_err(|e| format!("endpoints[{index}] ({:?}): {e}", endpoint.id))?;
+            if !seen.insert(endpoint.id.clone()) {
+                return Err(format!(
+                    "endpoints[{index}]: endpoint {:?} appears more than once",
+                    endpoint.id
+                ));
+            }
+        }
+        Ok(Self {
+            accounts,
+            endpoints,
+        })
+    }
 }
 
 /// Why a document was refused, with the position serde reports.

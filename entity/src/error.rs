@@ -15,7 +15,13 @@ pub enum StoreError {
     /// A statement failed; the surrounding transaction was rolled back.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
-    /// A record violates an invariant of the write path (for example an empty native id).
+    /// A record breaks a rule of [`crate::validate`]; nothing of its batch was written.
+    #[error("invalid record {id:?}: {invalid}")]
+    Invalid {
+        id: String,
+        invalid: crate::validate::Invalid,
+    },
+    /// A record cannot be represented (a value that does not serialize).
     #[error("invalid record {id:?}: {reason}")]
     InvalidRecord { id: String, reason: String },
     /// A stored history value does not fit its field any more; the row needs a look.
@@ -32,7 +38,10 @@ impl StoreError {
     /// text stays in the log.
     pub fn public_message(&self) -> String {
         match self {
-            Self::Config(_) | Self::InvalidRecord { .. } | Self::History { .. } => self.to_string(),
+            Self::Config(_)
+            | Self::Invalid { .. }
+            | Self::InvalidRecord { .. }
+            | Self::History { .. } => self.to_string(),
             Self::Connect(_) => "cannot connect to the database".into(),
             Self::Db(_) => "database error; details are in the log".into(),
         }

@@ -2,7 +2,8 @@
 //!
 //! Owns: the sea-orm entities (`cloud_accounts`, `monitoring_endpoints`, `collector_runs`,
 //! `asset_changes`), the domain enums, opening the database ([`db`]), and every write
-//! ([`write`], [`run`]), so collectors and the API record changes and provenance the same way.
+//! ([`write`], [`run`]), so collectors and the API record changes and provenance the same way
+//! and refuse the same records ([`validate`], [`secret_ref`]).
 //! Also the pieces every binary shares: database flags ([`db::DatabaseArgs`]), logging and
 //! tracing ([`telemetry`]), and stop signals ([`lifecycle`]).
 //! Does not own: HTTP, GraphQL, cloud SDKs, or the DDL (that is the `migration` crate).
@@ -21,7 +22,9 @@ pub mod monitoring_endpoint;
 mod nodelay;
 pub mod record;
 pub mod run;
+pub mod secret_ref;
 pub mod telemetry;
+pub mod validate;
 pub mod write;
 
 pub use error::StoreError;

@@ -5,16 +5,17 @@ use crate::enums::RunStatus;
 use crate::error::StoreError;
 use crate::write::WriteCounts;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::json;
 
 /// How many provider request ids a run keeps: enough for a support ticket, bounded so a
 /// huge organization cannot bloat the row.
 pub const MAX_REQUEST_IDS: usize = 50;
 
-/// Opens a run in status `running`.
-pub async fn start_run<C: ConnectionTrait>(
-    db: &C,
+/// Opens a run in status `running`. Like every bookkeeping write, in a transaction begun by
+/// [`crate::db::begin`], so a pooled connection the server ended is not the end of it.
+pub async fn start_run(
+    db: &DatabaseConnection,
     collector: &str,
     version: &str,
     scope: &str,
@@ -37,7 +38,10 @@ pub async fn start_run<C: ConnectionTrait>(
         error: Set(None),
         ..Default::default()
     };
-    Ok(run.insert(db).await?)
+    let txn = crate::db::begin(db).await?;
+    let run = run.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(run)
 }
 
 /// How a run ended.
@@ -54,8 +58,8 @@ pub struct RunOutcome {
 ///
 /// A finished run is final: nothing writes or deletes it again, and the API keeps finished
 /// runs across requests on that promise (`api::graphql::run::FinishedRuns`).
-pub async fn finish_run<C: ConnectionTrait>(
-    db: &C,
+pub async fn finish_run(
+    db: &DatabaseConnection,
     run_id: i64,
     outcome: RunOutcome,
     at: DateTime<Utc>,
@@ -78,9 +82,85 @@ pub async fn finish_run<C: ConnectionTrait>(
         error: Set(outcome.error),
         ..Default::default()
     };
-    Ok(collector_run::Entity::update(run).exec(db).await?)
+    let txn = crate::db::begin(db).await?;
+    let run = collector_run::Entity::update(run).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(run)
 }
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The error recorded on a run closed by [`close_abandoned`].
+pub const ABANDONED: &str =
+    "abandoned: the process ended (or lost the database) before it could close the run";
+
+/// Closes as failed the runs of `collector` and `scope` still `running` that started before
+/// `started_before`: their process is gone (it could not close them, for example because the
+/// database went away first). The caller holds the scope's lock, or knows from the run
+/// deadline that no such run can still be going. Returns the runs closed.
+pub async fn close_abandoned(
+    db: &DatabaseConnection,
+    collector: &str,
+    scope: &str,
+    started_before: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<Vec<collector_run::Model>, StoreError> {
+    use collector_run::Column as C;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let stale = collector_run::Entity::find()
+        .filter(C::Collector.eq(collector))
+        .filter(C::Scope.eq(scope))
+        .filter(C::Status.eq(RunStatus::Running))
+        .filter(C::StartedAt.lt(started_before))
+        .all(db)
+        .await?;
+    if stale.is_empty() {
+        return Ok(stale);
+    }
+    let ids: Vec<i64> = stale.iter().map(|run| run.id).collect();
+    let txn = crate::db::begin(db).await?;
+    collector_run::Entity::update_many()
+        .col_expr(C::Status, Expr::value(RunStatus::Failed.as_str()))
+        .col_expr(C::FinishedAt, Expr::value(at))
+        .col_expr(C::Error, Expr::value(ABANDONED))
+        .filter(C::Id.is_in(ids))
+        .filter(C::Status.eq(RunStatus::Running))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(stale
+        .into_iter()
+        .map(|run| collector_run::Model {
+            status: RunStatus::Failed,
+            finished_at: Some(at),
+            error: Some(ABANDONED.to_owned()),
+            ..run
+        })
+        .collect())
+}
+
+/// The one scope `collector` has opened before, if it has opened exactly one: where a run
+/// that fails before it can tell its scope most likely belongs.
+pub async fn only_scope(
+    db: &DatabaseConnection,
+    collector: &str,
+) -> Result<Option<String>, StoreError> {
+    use collector_run::Column as C;
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let scopes: Vec<String> = collector_run::Entity::find()
+        .select_only()
+        .column(C::Scope)
+        .distinct()
+        .filter(C::Collector.eq(collector))
+        .filter(C::Pages.gt(0))
+        .limit(2)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(match scopes.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    })
 }

@@ -152,3 +152,153 @@ macro_rules! on_both_backends {
         )+
     };
 }
+
+/// What a [`PgProxy`] does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Forward,
+    /// Closes new connections at once, as a server that is down.
+    Refuse,
+    /// Accepts new connections and never answers, as a server behind a dead route.
+    Hang,
+}
+
+/// A TCP proxy in front of the test PostgreSQL server, so a test can take the database away
+/// from one pool without touching other tests: end every connection from the server's side
+/// (as a restart or a fail-over does), refuse connections, or swallow them.
+pub struct PgProxy {
+    /// The mode, and a generation whose change ends every forwarded connection.
+    state: tokio::sync::watch::Sender<(Mode, u64)>,
+    /// The local ports of the forwarded connections, as the server sees them.
+    upstream_ports: std::sync::Arc<std::sync::Mutex<Vec<u16>>>,
+}
+
+impl PgProxy {
+    /// A pool over `db`'s schema (PostgreSQL) whose connections go through a new proxy.
+    pub async fn connect(db: &TestDb) -> (DatabaseConnection, Self) {
+        let mut url = url::Url::parse(&db.options.url).expect("a URL");
+        let server: std::net::SocketAddr = format!(
+            "{}:{}",
+            url.host_str().expect("a host"),
+            url.port().unwrap_or(5432)
+        )
+        .parse()
+        .expect("the test server is named by IP address");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        url.set_port(Some(listener.local_addr().expect("address").port()))
+            .expect("port");
+        let (state, _) = tokio::sync::watch::channel((Mode::Forward, 0));
+        let proxy = Self {
+            state,
+            upstream_ports: Default::default(),
+        };
+        let (states, ports) = (proxy.state.clone(), proxy.upstream_ports.clone());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watcher = states.subscribe();
+                let (mode, generation) = *watcher.borrow_and_update();
+                match mode {
+                    Mode::Refuse => continue,
+                    Mode::Hang => {
+                        held.push(client);
+                        continue;
+                    }
+                    Mode::Forward => {}
+                }
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(server).await else {
+                    continue;
+                };
+                if let Ok(local) = upstream.local_addr() {
+                    ports.lock().expect("lock").push(local.port());
+                }
+                tokio::spawn(async move {
+                    let hanging = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => false,
+                        state = watcher.wait_for(|(m, g)| *g != generation || *m == Mode::Hang) => {
+                            state.is_ok_and(|s| s.1 == generation)
+                        }
+                    };
+                    if hanging {
+                        // Both ends stay open and nothing moves until the next change.
+                        let _ = watcher.wait_for(|(_, g)| *g != generation).await;
+                    }
+                });
+            }
+        });
+        let options = DbOptions {
+            url: url.to_string(),
+            ..db.options.clone()
+        };
+        (connect(&options).await.expect("connect"), proxy)
+    }
+
+    /// Opens the four connections a test pool holds, so each is pooled when the server
+    /// ends them.
+    pub async fn fill_pool(conn: &DatabaseConnection) {
+        use sea_orm::{DbBackend, Statement};
+        let sleep = || {
+            conn.execute_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pg_sleep(0.2)",
+            ))
+        };
+        let (a, b, c, d) = tokio::join!(sleep(), sleep(), sleep(), sleep());
+        for result in [a, b, c, d] {
+            result.expect("a query");
+        }
+    }
+
+    /// Ends, from the server's side, every connection this proxy forwarded (SQLSTATE
+    /// 57P01, as in a restart); returns how many the server ended.
+    pub async fn server_ends_connections(&self, db: &TestDb) -> u64 {
+        use sea_orm::{DbBackend, Statement};
+        let ports: Vec<String> = self
+            .upstream_ports
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        let row = db
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!(
+                    "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity \
+                     WHERE client_port IN ({})",
+                    ports.join(",")
+                ),
+            ))
+            .await
+            .expect("terminate")
+            .expect("a row");
+        u64::try_from(row.try_get::<i64>("", "ended").expect("a count")).unwrap_or_default()
+    }
+
+    /// Switches to `mode` and ends every connection of the mode before.
+    fn set(&self, mode: Mode) {
+        self.state.send_modify(|(current, generation)| {
+            *current = mode;
+            *generation += 1;
+        });
+    }
+
+    /// Ends every forwarded connection and closes new ones at once.
+    pub fn refuse(&self) {
+        self.set(Mode::Refuse);
+    }
+
+    /// Stops answering: forwarded connections stay open with nothing moving, and new ones
+    /// are held the same way.
+    pub fn hang(&self) {
+        self.state.send_modify(|(current, _)| *current = Mode::Hang);
+    }
+
+    /// Ends every held or forwarded connection and forwards new ones again.
+    pub fn forward(&self) {
+        self.set(Mode::Forward);
+    }
+}

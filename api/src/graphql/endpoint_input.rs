@@ -1,34 +1,17 @@
-//! Validation of what people send to describe an endpoint. Every refusal names its field,
-//! and no input can carry a credential: URLs with user info or secret-looking query
-//! parameters are refused, and credentials are referenced (`secretRef`), never given.
+//! What people send to describe an endpoint, turned into the record the write path checks
+//! ([`entity::validate`], the rules every writer meets) and, for its secret reference, into
+//! a check against what the operator grants. Every refusal names its input field, and no
+//! input can carry a credential: URLs with user info or secret-looking query parameters are
+//! refused, and credentials are referenced (`secretRef`), never given.
 
 use super::enums::{AuthMode, EndpointKind};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::InputObject;
 use entity::record::{EndpointRecord, MANUAL_SCOPE};
+use entity::secret_ref::{SecretGrants, SecretRef};
+use entity::validate::{Field, Invalid, MAX_LABELS};
 use serde_json::json;
 use std::collections::BTreeMap;
-
-pub const MAX_URL_LENGTH: usize = 2048;
-pub const MAX_LABELS: usize = 32;
-pub const MAX_LABEL_KEY: usize = 63;
-pub const MAX_LABEL_VALUE: usize = 256;
-pub const MAX_NOTES: usize = 2000;
-const SECRET_QUERY_PARAMETERS: &[&str] = &[
-    "token",
-    "access_token",
-    "auth",
-    "authorization",
-    "api_key",
-    "apikey",
-    "key",
-    "password",
-    "passwd",
-    "secret",
-    "client_secret",
-    "sig",
-    "signature",
-];
 
 #[derive(InputObject, Debug, Clone)]
 pub struct LabelInput {
@@ -51,173 +34,98 @@ pub struct UpsertMonitoringEndpointInput {
     /// At most 32; keys 1-63 of `[A-Za-z0-9._/-]`, values at most 256 characters.
     #[graphql(default)]
     pub labels: Vec<LabelInput>,
-    /// Free text, at most 2000 characters.
+    /// Free text, at most 2000 characters: line breaks and tabs, no other control character.
     pub notes: Option<String>,
-    /// Where collectors find the credential: `env:NAME` or `file:/absolute/path`. Required
-    /// unless `authMode` is `NONE`; never the credential itself.
+    /// Where collectors find the credential: `env:NAME` or `file:/absolute/path`, inside what
+    /// the operator grants for this URL's origin (`INVENTORY_SECRET_GRANTS`). Required unless
+    /// `authMode` is `NONE`; never the credential itself.
     pub secret_ref: Option<String>,
 }
 
-/// Checks an endpoint key.
+/// The input field a record field comes from.
+pub fn input_field(field: Field) -> &'static str {
+    match field {
+        Field::Id => "input.id",
+        Field::Url => "input.url",
+        Field::Labels => "input.labels",
+        Field::Notes => "input.notes",
+        Field::SecretRef => "input.secretRef",
+        Field::NativeId => "input.nativeId",
+    }
+}
+
+/// A write-path refusal as a refusal of the input field it is about.
+pub fn refusal(invalid: Invalid) -> ApiError {
+    let field = input_field(invalid.field);
+    ApiError::bad_input(field, format!("{field} {}", invalid.reason))
+}
+
+/// Checks an endpoint key given as the argument `field`.
 pub fn valid_key(id: &str, field: &str) -> ApiResult<()> {
-    let bytes = id.as_bytes();
-    let edge_ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let ok = (1..=63).contains(&bytes.len())
-        && bytes.first().is_some_and(edge_ok)
-        && bytes.last().is_some_and(edge_ok)
-        && bytes.iter().all(|b| edge_ok(b) || *b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_input(
-            field,
-            format!(
-                "{field} must be 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit"
-            ),
-        ))
-    }
+    entity::validate::endpoint_key(id)
+        .map_err(|invalid| ApiError::bad_input(field, format!("{field} {}", invalid.reason)))
 }
 
-fn valid_url(raw: &str) -> ApiResult<String> {
-    let bad = |message: &str| ApiError::bad_input("input.url", message);
-    if raw.len() > MAX_URL_LENGTH {
-        return Err(bad("input.url must be at most 2048 characters"));
-    }
-    let url =
-        url::Url::parse(raw.trim()).map_err(|e| bad(&format!("input.url is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("input.url must use http or https"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("input.url must name a host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "input.url must not carry credentials; name them with secretRef",
-        ));
-    }
-    if url
-        .query_pairs()
-        .any(|(name, _)| SECRET_QUERY_PARAMETERS.contains(&name.to_ascii_lowercase().as_str()))
-    {
-        return Err(bad(
-            "input.url must not carry credentials in its query; name them with secretRef",
-        ));
-    }
-    if url.fragment().is_some() {
-        return Err(bad("input.url must not have a fragment"));
-    }
-    Ok(url.to_string())
-}
-
-fn valid_labels(labels: &[LabelInput]) -> ApiResult<BTreeMap<String, String>> {
-    let bad = |message: String| ApiError::bad_input("input.labels", message);
+/// Labels as a map; a key given twice is refused (a map would keep one silently).
+fn labels(labels: Vec<LabelInput>) -> ApiResult<BTreeMap<String, String>> {
+    let field = input_field(Field::Labels);
     if labels.len() > MAX_LABELS {
-        return Err(bad(format!(
-            "input.labels allows at most {MAX_LABELS} labels"
-        )));
+        return Err(ApiError::bad_input(
+            field,
+            format!("{field} allows at most {MAX_LABELS} labels"),
+        ));
     }
     let mut out = BTreeMap::new();
     for label in labels {
-        let key_ok = (1..=MAX_LABEL_KEY).contains(&label.key.len())
-            && label
-                .key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
-        if !key_ok {
-            return Err(bad(format!(
-                "label key {:?} must be 1-{MAX_LABEL_KEY} of [A-Za-z0-9._/-]",
-                label.key.chars().take(MAX_LABEL_KEY).collect::<String>()
-            )));
-        }
-        if label.value.chars().count() > MAX_LABEL_VALUE
-            || label.value.chars().any(char::is_control)
+        if let Some(key) = out
+            .insert(label.key.clone(), label.value)
+            .map(|_| label.key)
         {
-            return Err(bad(format!(
-                "label {:?} must have a value of at most {MAX_LABEL_VALUE} printable characters",
-                label.key
-            )));
-        }
-        if out.insert(label.key.clone(), label.value.clone()).is_some() {
-            return Err(bad(format!("label {:?} is given twice", label.key)));
+            let key: String = key.chars().take(entity::validate::MAX_LABEL_KEY).collect();
+            return Err(ApiError::bad_input(
+                field,
+                format!("label {key:?} is given twice"),
+            ));
         }
     }
     Ok(out)
 }
 
-fn valid_secret_ref(secret_ref: Option<&str>, auth_mode: AuthMode) -> ApiResult<Option<String>> {
-    let field = "input.secretRef";
-    match (secret_ref, auth_mode) {
-        (None, AuthMode::None) => Ok(None),
-        (None, _) => Err(ApiError::bad_input(
-            field,
-            "input.secretRef is required unless authMode is NONE",
-        )),
-        (Some(_), AuthMode::None) => Err(ApiError::bad_input(
-            field,
-            "input.secretRef makes no sense with authMode NONE",
-        )),
-        (Some(reference), _) => {
-            let env_ok = reference.strip_prefix("env:").is_some_and(|name| {
-                (1..=128).contains(&name.len())
-                    && name
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            });
-            let file_ok = reference.strip_prefix("file:").is_some_and(|path| {
-                path.starts_with('/')
-                    && path.len() <= 512
-                    && !path.split('/').any(|segment| segment == "..")
-                    && !path.chars().any(char::is_control)
-            });
-            if env_ok || file_ok {
-                Ok(Some(reference.to_owned()))
-            } else {
-                Err(ApiError::bad_input(
-                    field,
-                    "input.secretRef must be env:NAME (uppercase) or file:/absolute/path",
-                ))
-            }
-        }
-    }
-}
-
 impl UpsertMonitoringEndpointInput {
-    /// The record to write, or the first field-level refusal.
-    pub fn into_record(self) -> ApiResult<EndpointRecord> {
-        valid_key(&self.id, "input.id")?;
-        let url = valid_url(&self.url)?;
-        let labels = valid_labels(&self.labels)?;
-        if let Some(notes) = &self.notes
-            && notes.chars().count() > MAX_NOTES
-        {
-            return Err(ApiError::bad_input(
-                "input.notes",
-                format!("input.notes must be at most {MAX_NOTES} characters"),
-            ));
-        }
-        let secret_ref = valid_secret_ref(self.secret_ref.as_deref(), self.auth_mode)?;
-        Ok(EndpointRecord {
+    /// The record to write, or the first field-level refusal: the write path's rules, then
+    /// whether the operator grants the secret reference for the endpoint's origin.
+    pub fn into_record(self, grants: &SecretGrants) -> ApiResult<EndpointRecord> {
+        // What people type is put in normal form; stored URLs are compared as text.
+        let url = entity::validate::endpoint_url(self.url.trim()).map_err(refusal)?;
+        let record = EndpointRecord {
             id: self.id,
             kind: self.kind.into(),
-            url,
+            url: url.to_string(),
             auth_mode: self.auth_mode.into(),
             status: entity::enums::EndpointStatus::Unknown,
             version: None,
             raw: json!({}),
             origin: entity::enums::Origin::Manual,
-            labels,
+            labels: labels(self.labels)?,
             notes: self.notes,
-            secret_ref,
+            secret_ref: self.secret_ref,
             scope: MANUAL_SCOPE.to_owned(),
             last_checked_at: None,
             last_error: None,
             provenance: json!({ "api": "graphql", "operation": "upsertMonitoringEndpoint" }),
-        })
+        };
+        entity::validate::endpoint(&record).map_err(refusal)?;
+        if let Some(reference) = &record.secret_ref {
+            SecretRef::parse(reference)
+                .and_then(|reference| grants.check(&reference, &url).map(|_| ()))
+                .map_err(|e| {
+                    refusal(Invalid {
+                        field: Field::SecretRef,
+                        reason: e.to_string(),
+                    })
+                })?;
+        }
+        Ok(record)
     }
 }
 
@@ -225,57 +133,73 @@ impl UpsertMonitoringEndpointInput {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_follow_the_documented_charset() {
-        for good in ["a", "prom-1", "x".repeat(63).as_str()] {
-            assert!(valid_key(good, "id").is_ok(), "{good}");
+    fn input(secret_ref: Option<&str>, url: &str) -> UpsertMonitoringEndpointInput {
+        UpsertMonitoringEndpointInput {
+            id: "prom-1".into(),
+            kind: EndpointKind::Prometheus,
+            url: url.into(),
+            auth_mode: if secret_ref.is_some() {
+                AuthMode::Token
+            } else {
+                AuthMode::None
+            },
+            labels: Vec::new(),
+            notes: None,
+            secret_ref: secret_ref.map(str::to_owned),
         }
-        for bad in ["", "-a", "a-", "A", "a_b", "a.b", "x".repeat(64).as_str()] {
-            assert!(valid_key(bad, "id").is_err(), "{bad}");
+    }
+
+    fn field(result: ApiResult<EndpointRecord>) -> Option<String> {
+        match result {
+            Err(ApiError::BadUserInput { field, .. }) => Some(field),
+            _ => None,
         }
     }
 
     #[test]
-    fn urls_carry_no_credentials() {
-        assert_eq!(
-            valid_url("https://prom.example.com:9090/prefix")
-                .ok()
-                .as_deref(),
-            Some("https://prom.example.com:9090/prefix")
+    fn secret_references_must_be_granted_for_the_endpoint() {
+        let grants = SecretGrants::new(vec![
+            "env:INVENTORY_SECRET_*=https://prom.example.com"
+                .parse()
+                .expect("a grant"),
+        ]);
+        let ok = input(
+            Some("env:INVENTORY_SECRET_PROM"),
+            "https://prom.example.com/",
         );
-        for bad in [
-            "ftp://prom.example.com",
-            "https://user:pass@prom.example.com",
-            "https://user@prom.example.com",
-            "https://prom.example.com/?token=abc",
-            "https://prom.example.com/?API_KEY=abc",
-            "https://prom.example.com/#frag",
-            "not a url",
-            "file:///etc/passwd",
+        assert!(ok.into_record(&grants).is_ok());
+        for (reference, url) in [
+            ("env:INVENTORY_DATABASE_URL", "https://prom.example.com"),
+            ("env:AWS_SECRET_ACCESS_KEY", "https://prom.example.com"),
+            ("file:/etc/shadow", "https://prom.example.com"),
+            ("file:/proc/self/environ", "https://prom.example.com"),
+            ("env:INVENTORY_SECRET_PROM", "https://attacker.example.com"),
         ] {
-            assert!(valid_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn secret_references_name_an_env_var_or_a_file() {
-        assert!(valid_secret_ref(Some("env:GRAFANA_TOKEN"), AuthMode::Token).is_ok());
-        assert!(
-            valid_secret_ref(Some("file:/var/run/secrets/prom/token"), AuthMode::Basic).is_ok()
-        );
-        for bad in [
-            "glsa_abcdef",
-            "env:lower",
-            "file:relative",
-            "file:/a/../b",
-            "env:",
-        ] {
-            assert!(
-                valid_secret_ref(Some(bad), AuthMode::Token).is_err(),
-                "{bad}"
+            assert_eq!(
+                field(input(Some(reference), url).into_record(&grants)).as_deref(),
+                Some("input.secretRef"),
+                "{reference} for {url}"
             );
         }
-        assert!(valid_secret_ref(None, AuthMode::Token).is_err());
-        assert!(valid_secret_ref(Some("env:X"), AuthMode::None).is_err());
+        assert!(
+            input(None, "https://any.example.com")
+                .into_record(&grants)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn labels_given_twice_are_refused() {
+        let twice = vec![
+            LabelInput {
+                key: "k".into(),
+                value: "v".into(),
+            },
+            LabelInput {
+                key: "k".into(),
+                value: "w".into(),
+            },
+        ];
+        assert!(labels(twice).is_err());
     }
 }

@@ -91,11 +91,13 @@ impl Service {
 }
 
 /// The service reading and writing through `db`, within `limits`, projecting entities with
-/// `backstage`, counted in `metrics`.
+/// `backstage`, storing only the secret references `secret_grants` allow, counted in
+/// `metrics`.
 pub fn build(
     db: DatabaseConnection,
     limits: Limits,
     backstage: crate::backstage::Options,
+    secret_grants: Arc<entity::secret_ref::SecretGrants>,
     metrics: Arc<Metrics>,
 ) -> Service {
     let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
@@ -109,21 +111,29 @@ pub fn build(
         .data(assets)
         .data(creations)
         .data(backstage)
+        .data(secret_grants)
         .data(limits);
     if !limits.introspection {
-        schema = schema.disable_introspection();
+        // "Did you mean …?" would name the fields introspection hides.
+        schema = schema.disable_introspection().disable_suggestions();
     }
     Service {
         schema: schema.finish(),
         db,
         limits: DocumentLimits {
             max_aliases: limits.max_aliases,
+            max_fields: limits.max_fields,
             introspection: limits.introspection,
         },
         metrics,
         runs: Arc::default(),
         documents: Arc::default(),
     }
+}
+
+/// A record the write path refused, as a refusal of the input field it came from.
+pub(crate) fn invalid_input(invalid: entity::validate::Invalid) -> ApiError {
+    endpoint_input::refusal(invalid)
 }
 
 /// The SDL clients code against (`schema.graphql`).

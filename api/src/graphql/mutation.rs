@@ -65,7 +65,10 @@ impl Mutation {
         input: UpsertMonitoringEndpointInput,
     ) -> ApiResult<UpsertMonitoringEndpointPayload> {
         let actor = require(ctx, Role::Editor)?;
-        let record = input.into_record()?;
+        let grants = ctx
+            .data::<std::sync::Arc<entity::secret_ref::SecretGrants>>()
+            .map_err(|_| ApiError::Internal)?;
+        let record = input.into_record(grants)?;
         let id = record.id.clone();
         let db = db(ctx)?;
         let counts = upsert_endpoints(

@@ -445,6 +445,7 @@ mod tests {
             db.conn.clone(),
             Default::default(),
             Default::default(),
+            Default::default(),
             metrics,
         );
         for (query, plain_rows) in [

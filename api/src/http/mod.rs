@@ -3,7 +3,7 @@
 mod graphiql;
 mod health;
 
-pub use health::Draining;
+pub use health::{Draining, ReadyTimeout};
 
 use crate::auth::{AuthError, Authenticator};
 use crate::graphql::limits::Limits;
@@ -28,7 +28,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub metrics: MetricsOptions,
     pub draining: Draining,
+    /// How long `/readyz` waits for the database.
+    pub ready_timeout: std::time::Duration,
     pub backstage: crate::backstage::Options,
+    /// The secret references the mutation may store, and for which origins.
+    pub secret_grants: Arc<entity::secret_ref::SecretGrants>,
 }
 
 impl Settings {
@@ -40,7 +44,11 @@ impl Settings {
             max_body_bytes: graphql::limits::DEFAULT_MAX_BODY_BYTES,
             metrics: MetricsOptions::default(),
             draining: Draining::default(),
+            ready_timeout: std::time::Duration::from_millis(
+                crate::config::DEFAULT_READY_TIMEOUT_MS,
+            ),
             backstage: crate::backstage::Options::default(),
+            secret_grants: Arc::default(),
         }
     }
 }
@@ -61,6 +69,7 @@ pub fn routers(
         db.clone(),
         settings.limits,
         settings.backstage,
+        settings.secret_grants,
         Arc::clone(&metrics),
     );
     let observed = middleware::from_fn_with_state(Arc::clone(&metrics), observe);
@@ -73,6 +82,7 @@ pub fn routers(
         .layer(Extension(service))
         .layer(Extension(settings.auth))
         .layer(Extension(settings.draining))
+        .layer(Extension(ReadyTimeout(settings.ready_timeout)))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(observed.clone());
     let metrics = Router::new()

@@ -21,6 +21,9 @@ pub struct Tokens {
     pub editor: String,
 }
 
+/// What the secured app's operator grants: the lab Prometheus's token, for that server only.
+pub const SECRET_GRANT: &str = "env:PROM_LAB_TOKEN=https://prom.lab.example.com:9090";
+
 /// An app with two static tokens (`alice` the editor, `backstage` the viewer) and OIDC.
 pub async fn secured_app(db: &TestDb, issuer: &Issuer, anonymous_read: bool) -> (Router, Tokens) {
     let viewer = api::auth::new_token().expect("token");
@@ -31,9 +34,12 @@ pub async fn secured_app(db: &TestDb, issuer: &Issuer, anonymous_read: bool) -> 
         api::auth::hash_hex(&viewer),
         api::auth::hash_hex(&editor)
     ));
-    let settings = api::http::Settings::new(Arc::new(
+    let mut settings = api::http::Settings::new(Arc::new(
         api::app::authenticator(&args).expect("auth config"),
     ));
+    settings.secret_grants = Arc::new(entity::secret_ref::SecretGrants::new(vec![
+        SECRET_GRANT.parse().expect("a grant"),
+    ]));
     (
         api::http::router(db.conn.clone(), settings).expect("router"),
         Tokens { viewer, editor },

@@ -87,6 +87,27 @@ async fn readiness_follows_the_database(db: &TestDb) {
 
 entity::on_both_backends!(readiness_follows_the_database);
 
+/// A database that accepts connections and never answers (a dead route, a hung server):
+/// `/readyz` answers 503 on its own bound, not after the pool's acquire timeout.
+#[tokio::test]
+async fn readiness_answers_on_its_own_bound_when_the_database_hangs() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let (conn, proxy) = entity::testing::PgProxy::connect(&db).await;
+    let app = crate::support::app(&conn);
+    let (status, _, _) = get(&app, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    proxy.hang();
+    let (status, body, _) = get(&app, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(body["reason"], "database did not answer in time");
+    proxy.forward();
+    conn.close().await.ok();
+    db.finish().await;
+}
+
 #[tokio::test]
 async fn readiness_fails_while_migrations_are_pending() {
     let db = TestDb::sqlite_unmigrated().await;

@@ -229,6 +229,47 @@ async fn every_field_is_validated_by_name(db: &TestDb) {
         ),
         (with("secretRef", Value::Null), "input.secretRef"),
         (with("authMode", json!("NONE")), "input.secretRef"),
+        (
+            with("notes", json!("clear the screen \u{1b}[2J")),
+            "input.notes",
+        ),
+        (with("notes", json!("nul \u{0} inside")), "input.notes"),
+        (
+            with(
+                "url",
+                json!("https://s3.example.com/x?X-Amz-Signature=hunter2"),
+            ),
+            "input.url",
+        ),
+        (
+            with(
+                "url",
+                json!("https://gitlab.example.com/?private_token=hunter2"),
+            ),
+            "input.url",
+        ),
+        // The collectors' own secrets are outside what the operator grants…
+        (
+            with("secretRef", json!("env:INVENTORY_DATABASE_URL")),
+            "input.secretRef",
+        ),
+        (
+            with("secretRef", json!("env:AWS_SECRET_ACCESS_KEY")),
+            "input.secretRef",
+        ),
+        (
+            with("secretRef", json!("file:/etc/shadow")),
+            "input.secretRef",
+        ),
+        (
+            with("secretRef", json!("file:/proc/self/environ")),
+            "input.secretRef",
+        ),
+        // …and a granted reference goes only to the origins granted for it.
+        (
+            with("url", json!("https://attacker.example.com/collect")),
+            "input.secretRef",
+        ),
     ];
     for (input, field) in cases {
         let response = post(&app, &tokens.editor, UPSERT, json!({ "input": input })).await;

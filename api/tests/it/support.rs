@@ -52,6 +52,7 @@ pub fn serve_args(
         limits: Default::default(),
         operations: Default::default(),
         backstage: Default::default(),
+        secrets: Default::default(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tokens for Azure Resource Manager. azure_identity 1.0 has no `DefaultAzureCredential`, so
-//! the chain is ours: workload identity, then managed identity, then a client secret (the
-//! order is configurable); the first credential that is configured and yields a token wins.
+//! the chain is ours, in its order: a client secret from the environment, then workload
+//! identity, then managed identity (configurable); the first credential that is configured
+//! and yields a token wins.
 //! Every token call has our own deadline: with no route to the authority it would hang.
 
 use crate::source::CollectError;

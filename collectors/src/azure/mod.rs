@@ -41,6 +41,11 @@ impl Source for AzureSource {
         "azure"
     }
 
+    fn planned_scope(&self) -> Option<String> {
+        let tenant = &self.options.credentials.tenant_id;
+        (!tenant.is_empty()).then(|| format!("tenants/{tenant}"))
+    }
+
     fn owns(&self) -> Owns {
         Owns {
             accounts: true,

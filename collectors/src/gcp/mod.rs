@@ -86,6 +86,10 @@ impl Source for GcpSource {
         "gcp"
     }
 
+    fn planned_scope(&self) -> Option<String> {
+        valid_scope(&self.options.scope).then(|| self.options.scope.clone())
+    }
+
     fn owns(&self) -> Owns {
         Owns {
             accounts: true,

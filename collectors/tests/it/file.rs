@@ -132,6 +132,8 @@ async fn a_malformed_document_writes_nothing_and_says_where(db: &TestDb) {
         .await
         .expect("run");
         assert_eq!(failed.status, RunStatus::Failed, "{text}");
+        // Recorded in the scope it would have read, so its next success clears the failure.
+        assert_eq!(failed.scope, format!("file:{name}"));
         let error = failed.error.unwrap_or_default();
         assert!(
             error.contains(expected) && error.contains(name),
@@ -162,9 +164,99 @@ async fn a_malformed_document_writes_nothing_and_says_where(db: &TestDb) {
     assert_eq!(missing.status, RunStatus::Failed);
 }
 
+/// Documents that parse but must not be imported: an empty file (which would otherwise be
+/// a complete, empty inventory and remove its scope's assets), a record given twice, and
+/// records the mutation would refuse. Each is refused whole, naming what is wrong, and the
+/// assets the last good import stored stay as they were.
+async fn a_refused_document_removes_and_overwrites_nothing(db: &TestDb) {
+    let path = temp("inventory.yaml", TWO_ACCOUNTS);
+    let good = run(
+        &db.conn,
+        &mut FileSource::new(path.clone(), None),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(good.status, RunStatus::Succeeded, "{:?}", good.error);
+    let before = snapshot(db).await;
+    for (text, expected) in [
+        ("", "the document is empty"),
+        ("# nothing but a comment\n", "the document is empty"),
+        ("---\n", "the document is empty"),
+        ("{}\n", "neither accounts nor endpoints"),
+        ("endpoints:\n", "neither accounts nor endpoints"),
+        (
+            "accounts:\n  - { provider: aws, native_id: \"999999999999\", name: a, status: active }\n  - { provider: aws, native_id: \"999999999999\", name: b, status: active }\n",
+            "appears more than once",
+        ),
+        (
+            "endpoints:\n  - { id: prom-factory, kind: prometheus, url: \"http://10.1.2.3:9090\" }\n  - { id: prom-factory, kind: prometheus, url: \"http://10.1.2.4:9090\" }\n",
+            "appears more than once",
+        ),
+        (
+            "endpoints:\n  - { id: \"Bad Id!\", kind: prometheus, url: \"http://10.1.2.3:9090\" }\n",
+            "id must be 1-63 lowercase letters",
+        ),
+        (
+            "endpoints:\n  - { id: prom-factory, kind: prometheus, url: \"https://admin:hunter2@prom.example.com/\" }\n",
+            "url must not carry credentials",
+        ),
+        (
+            "endpoints:\n  - { id: prom-factory, kind: prometheus, url: \"https://prom.example.com/?token=hunter2\" }\n",
+            "url must not carry credentials in its query",
+        ),
+        (
+            "endpoints:\n  - { id: prom-factory, kind: prometheus, url: \"https://prom.example.com/\", notes: \"\\e[2J\" }\n",
+            "notes must not contain control characters",
+        ),
+    ] {
+        std::fs::write(&path, text).expect("rewrite");
+        let refused = run(
+            &db.conn,
+            &mut FileSource::new(path.clone(), None),
+            &crate::aws::options(),
+        )
+        .await
+        .expect("run");
+        let error = refused.error.clone().unwrap_or_default();
+        assert_eq!(refused.status, RunStatus::Failed, "{text:?}: {error}");
+        assert_eq!(refused.scope, "file:inventory.yaml");
+        assert!(error.contains(expected), "{text:?}: {error}");
+        assert!(
+            !error.contains("hunter2"),
+            "the refusal echoes a credential: {error}"
+        );
+        assert_eq!(snapshot(db).await, before, "{text:?} changed the inventory");
+    }
+}
+
+/// Every stored account and endpoint with what a refused import must not change.
+async fn snapshot(db: &TestDb) -> Vec<String> {
+    let accounts = cloud_account::Entity::find()
+        .all(&db.conn)
+        .await
+        .expect("read");
+    let endpoints = monitoring_endpoint::Entity::find()
+        .all(&db.conn)
+        .await
+        .expect("read");
+    let mut rows: Vec<String> = accounts
+        .into_iter()
+        .map(|a| format!("{} {} {:?} {:?}", a.id, a.name, a.removed_at, a.last_run_id))
+        .chain(
+            endpoints
+                .into_iter()
+                .map(|e| format!("{} {} {:?} {:?}", e.id, e.url, e.removed_at, e.last_run_id)),
+        )
+        .collect();
+    rows.sort();
+    rows
+}
+
 entity::on_both_backends!(
     a_document_is_its_own_scope,
     a_malformed_document_writes_nothing_and_says_where,
+    a_refused_document_removes_and_overwrites_nothing,
 );
 
 /// The binary exits 0 after a good import and non-zero after a refused one, and logs its

@@ -18,6 +18,7 @@ use collectors::runner::run;
 use entity::enums::{AuthMode, EndpointKind, EndpointStatus, Origin, RunStatus};
 use entity::monitoring_endpoint;
 use entity::record::EndpointRecord;
+use entity::secret_ref::SecretGrants;
 use entity::testing::TestDb;
 use entity::write::{WriteContext, upsert_endpoints};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -58,6 +59,9 @@ fn datasources(extra: usize) -> Value {
                 "url": "http://loki:3100", "basicAuth": false, "isDefault": false, "jsonData": {}, "readOnly": false }),
         json!({ "id": 3, "uid": "thanos1", "orgId": 1, "name": "Thanos", "type": "prometheus", "access": "proxy",
                 "url": "https://thanos.example.com/", "basicAuth": true, "isDefault": false, "jsonData": {}, "readOnly": false }),
+        // A URL with its credentials in it: never stored.
+        json!({ "id": 4, "uid": "legacy1", "orgId": 1, "name": "Legacy", "type": "prometheus", "access": "proxy",
+                "url": "http://admin:hunter2@prom-legacy:9090", "basicAuth": false, "isDefault": false, "jsonData": {}, "readOnly": false }),
     ];
     for i in 0..extra {
         list.push(json!({ "id": 100 + i, "uid": format!("ds{i}"), "orgId": 1, "name": format!("ds {i}"),
@@ -105,10 +109,26 @@ async fn start(database: &'static str, extra: usize) -> String {
     url
 }
 
+/// The directory the tests' operator grants, as a mounted Secret would be.
+fn secrets_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("grafana-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("secrets dir");
+    dir
+}
+
 fn secret_file(name: &str, content: &str) -> String {
-    let path = std::env::temp_dir().join(format!("grafana-secret-{}-{name}", std::process::id()));
+    let path = secrets_dir().join(name);
     std::fs::write(&path, content).expect("secret");
     format!("file:{}", path.display())
+}
+
+/// Every file in [`secrets_dir`], for any origin.
+fn grants() -> SecretGrants {
+    SecretGrants::new(vec![
+        format!("file:{}/=*", secrets_dir().display())
+            .parse()
+            .expect("a grant"),
+    ])
 }
 
 fn target(id: &str, url: &str, auth_mode: AuthMode, secret_ref: Option<String>) -> Target {
@@ -129,6 +149,7 @@ fn options(targets: Vec<Target>) -> ProbeOptions {
         timeout: Duration::from_secs(2),
         concurrency: 4,
         ca_pem: None,
+        grants: std::sync::Arc::new(grants()),
     }
 }
 
@@ -183,8 +204,9 @@ async fn grafana_reveals_its_prometheus_servers(db: &TestDb) {
     assert_eq!(
         token.raw["datasources"],
         json!({
-            "total": 3,
+            "total": 4,
             "prometheus": 2,
+            "unusable": 1,
             "prometheus_endpoints": ["prometheus-prom-a-monitoring-9090", "prometheus-thanos-example-com-443"],
         })
     );
@@ -392,10 +414,139 @@ async fn oauth_client_credentials_and_refused_redirects(db: &TestDb) {
     );
 }
 
+/// A listener that records the `Authorization` header of every request it gets, standing in
+/// for a server an editor controls.
+async fn collecting_peer() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = Router::new().fallback(move |headers: HeaderMap| {
+        let record = record.clone();
+        async move {
+            let header = headers
+                .get("authorization")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            record.lock().expect("lock").push(header);
+            axum::Json(json!({ "database": "ok", "version": "11.3.0" }))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+/// What an editor could try to send to a server of their own: the collector's database
+/// URL, its cloud keys, files outside the granted directory (directly or through a link),
+/// a granted secret for an origin it is not granted for, and a value that would split a
+/// header. None of it is read, and nothing reaches the server.
+async fn secrets_resolve_only_within_the_grant(db: &TestDb) {
+    let (attacker, seen) = collecting_peer().await;
+    let grafana = start("ok", 0).await;
+    // Each backend's run of this test has files of its own.
+    let unique = format!("{}", db.conn.get_database_backend() as u8);
+    let granted_token = secret_file(&format!("granted-token-{unique}"), TOKEN);
+    let outside =
+        std::env::temp_dir().join(format!("grafana-outside-{}-{unique}", std::process::id()));
+    std::fs::write(&outside, "outside-secret").expect("outside");
+    let link = secrets_dir().join(format!("link-out-{unique}"));
+    std::fs::remove_file(&link).ok();
+    std::os::unix::fs::symlink(&outside, &link).expect("link");
+    let split = secret_file(&format!("split-{unique}"), "a\r\nX-Injected: 1");
+    let grants = SecretGrants::new(vec![
+        format!(
+            "file:{}/=http://{}",
+            secrets_dir().display(),
+            grafana.trim_start_matches("http://").trim_end_matches('/')
+        )
+        .parse()
+        .expect("a grant"),
+    ]);
+    let cases = [
+        (
+            "env-database",
+            "env:INVENTORY_DATABASE_URL",
+            &attacker,
+            "not granted",
+        ),
+        (
+            "env-aws",
+            "env:AWS_SECRET_ACCESS_KEY",
+            &attacker,
+            "not granted",
+        ),
+        ("proc", "file:/proc/self/environ", &attacker, "not granted"),
+        ("shadow", "file:/etc/shadow", &attacker, "not granted"),
+        (
+            "wrong-origin",
+            granted_token.as_str(),
+            &attacker,
+            "not granted for http://127.0.0.1",
+        ),
+        (
+            "link",
+            &format!("file:{}", link.display()),
+            &grafana,
+            "outside the granted directory",
+        ),
+        ("split", split.as_str(), &grafana, "header-safe"),
+    ];
+    let targets: Vec<Target> = cases
+        .iter()
+        .map(|(id, reference, url, _)| {
+            target(
+                &format!("grafana-{id}"),
+                url,
+                AuthMode::Token,
+                Some((*reference).to_owned()),
+            )
+        })
+        .chain([target(
+            "grafana-granted",
+            &grafana,
+            AuthMode::Token,
+            Some(granted_token.clone()),
+        )])
+        .collect();
+    let mut options = options(targets);
+    options.grants = std::sync::Arc::new(grants);
+    let done = run(
+        &db.conn,
+        &mut GrafanaSource::new(options),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    for (id, _, _, expected) in cases {
+        let row = stored(db, &format!("grafana-{id}")).await;
+        let error = row.last_error.unwrap_or_default();
+        assert_eq!(row.status, EndpointStatus::Unknown, "{id}: {error}");
+        assert!(error.contains(expected), "{id}: {error}");
+        assert!(
+            !error.contains("outside-secret") && !error.contains(TOKEN),
+            "{error}"
+        );
+    }
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "the attacker's server was called"
+    );
+    // The granted reference, for its granted origin, works.
+    assert_eq!(
+        stored(db, "grafana-granted").await.status,
+        EndpointStatus::Up
+    );
+    std::fs::remove_file(&outside).ok();
+}
+
 entity::on_both_backends!(
     grafana_reveals_its_prometheus_servers,
     a_failing_database_and_a_large_datasource_list,
     oauth_client_credentials_and_refused_redirects,
+    secrets_resolve_only_within_the_grant,
 );
 
 /// The real binary, with the starter kit's `GRAFANA_URL` and `GRAFANA_TOKEN`, logging at

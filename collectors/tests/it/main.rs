@@ -8,5 +8,6 @@ mod gcp;
 mod grafana;
 mod lifecycle;
 mod moto;
+mod outage;
 mod peer;
 mod prometheus;

@@ -5,6 +5,7 @@ use super::WriteContext;
 use crate::asset_change;
 use crate::enums::{AssetType, ChangeKind};
 use crate::error::StoreError;
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -17,8 +18,8 @@ use std::borrow::Cow;
 /// row and given here as the JSON values history and digests have always seen.
 pub(crate) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
 
-/// Decides what a write means for history. `old` is the stored fields and whether the row
-/// is currently removed; `new` gives the written fields, asked for only when there are
+/// Decides what a write means for history. `old` is the stored fields and when the row was
+/// removed, if it is; `new` gives the written fields, asked for only when there are
 /// stored ones to compare them with.
 ///
 /// A creation records no fields: what it wrote is the row, rolled back through the changes
@@ -27,7 +28,7 @@ pub(crate) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
 /// twice: the kilobyte provider records made history rows as large as the accounts, and a
 /// first write of 100,000 accounts spent 3.7 of its 12-13 s inserting them.
 pub(super) fn classify<'a>(
-    old: Option<(Fields<'_>, bool)>,
+    old: Option<(Fields<'_>, Option<DateTime<Utc>>)>,
     new: impl FnOnce() -> Fields<'a>,
 ) -> Option<(ChangeKind, Map<String, Value>)> {
     match old {
@@ -44,8 +45,11 @@ pub(super) fn classify<'a>(
                     )
                 })
                 .collect();
-            if removed {
-                fields.insert("removed_at".into(), json!({ "new": Value::Null }));
+            if let Some(removed_at) = removed {
+                fields.insert(
+                    "removed_at".into(),
+                    json!({ "old": removed_at, "new": Value::Null }),
+                );
                 Some((ChangeKind::Restored, fields))
             } else if fields.is_empty() {
                 None
@@ -114,14 +118,14 @@ mod tests {
     #[test]
     fn unchanged_fields_give_no_change() {
         let fields = owned(vec![("name", json!("x")), ("tags", json!({"a": "b"}))]);
-        assert!(classify(Some((fields.clone(), false)), || fields).is_none());
+        assert!(classify(Some((fields.clone(), None)), || fields).is_none());
     }
 
     #[test]
     fn only_changed_fields_are_recorded() {
         let old = owned(vec![("name", json!("x")), ("status", json!("active"))]);
         let new = owned(vec![("name", json!("x")), ("status", json!("suspended"))]);
-        let (kind, fields) = classify(Some((old, false)), || new).expect("a change");
+        let (kind, fields) = classify(Some((old, None)), || new).expect("a change");
         assert_eq!(kind, ChangeKind::Updated);
         assert_eq!(
             Value::Object(fields),
@@ -160,7 +164,16 @@ mod tests {
     #[test]
     fn a_removed_row_seen_again_is_restored_even_without_field_changes() {
         let fields = owned(vec![("name", json!("x"))]);
-        let (kind, _) = classify(Some((fields.clone(), true)), || fields).expect("a change");
+        let removed_at = chrono::DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+            .expect("a time")
+            .with_timezone(&Utc);
+        let (kind, changed) =
+            classify(Some((fields.clone(), Some(removed_at))), || fields).expect("a change");
         assert_eq!(kind, ChangeKind::Restored);
+        // The restore says when the row had been removed, as the removal said it.
+        assert_eq!(
+            changed.get("removed_at"),
+            Some(&json!({ "old": removed_at, "new": null }))
+        );
     }
 }

@@ -22,7 +22,6 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     IdenStatic, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, Statement,
-    TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use session::Session;
@@ -104,11 +103,11 @@ pub async fn upsert_accounts(
     records: Vec<AccountRecord>,
 ) -> Result<WriteCounts, StoreError> {
     let records = last_wins(records, AccountRecord::id);
-    if let Some(bad) = records.iter().find(|r| r.native_id.trim().is_empty()) {
-        return Err(StoreError::InvalidRecord {
-            id: bad.id(),
-            reason: "native id is empty".into(),
-        });
+    for record in &records {
+        crate::validate::account(record).map_err(|invalid| StoreError::Invalid {
+            id: record.id(),
+            invalid,
+        })?;
     }
     upsert(db, ctx, records, AccountRecord::id, account_model).await
 }
@@ -121,14 +120,11 @@ pub async fn upsert_endpoints(
     records: Vec<EndpointRecord>,
 ) -> Result<WriteCounts, StoreError> {
     let records = last_wins(records, |r| r.id.clone());
-    if let Some(bad) = records
-        .iter()
-        .find(|r| r.id.trim().is_empty() || r.url.trim().is_empty())
-    {
-        return Err(StoreError::InvalidRecord {
-            id: bad.id.clone(),
-            reason: "id and url must not be empty".into(),
-        });
+    for record in &records {
+        crate::validate::endpoint(record).map_err(|invalid| StoreError::Invalid {
+            id: record.id.clone(),
+            invalid,
+        })?;
     }
     upsert(db, ctx, records, |r| r.id.clone(), endpoint_model).await
 }
@@ -478,7 +474,7 @@ where
                 }
                 None
             }
-            _ => classify(old.map(|o| (o.fields(), o.is_removed())), || new.fields()),
+            _ => classify(old.map(|o| (o.fields(), o.removed_at())), || new.fields()),
         };
         counts.count(change.as_ref().map(|(kind, _)| *kind));
         match change {
@@ -572,20 +568,17 @@ fn touch<M: Tracked>(
 /// After a complete read of `scope`, marks every asset of that scope that this run did not
 /// see as removed. Only a run that read its source completely may call this: a partial read
 /// would wipe what it failed to see.
-pub async fn remove_unseen<C>(
-    db: &C,
+pub async fn remove_unseen(
+    db: &DatabaseConnection,
     run_id: i64,
     at: DateTime<Utc>,
     asset: AssetType,
     scope: &str,
-) -> Result<u64, StoreError>
-where
-    C: TransactionTrait,
-{
+) -> Result<u64, StoreError> {
     let ctx = WriteContext::run(run_id, at);
     match asset {
         AssetType::CloudAccount => {
-            remove_where::<cloud_account::Model, _>(
+            remove_where::<cloud_account::Model>(
                 db,
                 &ctx,
                 unseen::<cloud_account::Model>(run_id, scope),
@@ -593,7 +586,7 @@ where
             .await
         }
         AssetType::MonitoringEndpoint => {
-            remove_where::<monitoring_endpoint::Model, _>(
+            remove_where::<monitoring_endpoint::Model>(
                 db,
                 &ctx,
                 unseen::<monitoring_endpoint::Model>(run_id, scope),
@@ -614,38 +607,34 @@ fn unseen<M: Tracked>(run_id: i64, scope: &str) -> Condition {
 
 /// Marks the named assets removed (a person retiring an endpoint, say). Already removed or
 /// unknown ids are left alone; returns how many were removed now.
-pub async fn remove<C>(
-    db: &C,
+pub async fn remove(
+    db: &DatabaseConnection,
     ctx: &WriteContext,
     asset: AssetType,
     ids: &[String],
-) -> Result<u64, StoreError>
-where
-    C: TransactionTrait,
-{
+) -> Result<u64, StoreError> {
     let ids = ids.iter().cloned();
     match asset {
         AssetType::CloudAccount => {
             let named = Condition::all().add(cloud_account::Column::Id.is_in(ids));
-            remove_where::<cloud_account::Model, _>(db, ctx, named).await
+            remove_where::<cloud_account::Model>(db, ctx, named).await
         }
         AssetType::MonitoringEndpoint => {
             let named = Condition::all().add(monitoring_endpoint::Column::Id.is_in(ids));
-            remove_where::<monitoring_endpoint::Model, _>(db, ctx, named).await
+            remove_where::<monitoring_endpoint::Model>(db, ctx, named).await
         }
     }
 }
 
-async fn remove_where<M, C>(
-    db: &C,
+async fn remove_where<M>(
+    db: &DatabaseConnection,
     ctx: &WriteContext,
     condition: Condition,
 ) -> Result<u64, StoreError>
 where
     M: Tracked,
-    C: TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let ids: Vec<String> = M::Entity::find()
         .select_only()
         .column(M::id_column())

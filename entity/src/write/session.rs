@@ -18,7 +18,7 @@ use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, Postgres};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    RuntimeErr, Statement, TransactionTrait,
+    RuntimeErr, Statement,
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
@@ -33,14 +33,24 @@ impl Session {
     /// Begins a transaction; with `bulk` on PostgreSQL, one that can `COPY`.
     pub(super) async fn begin(db: &DatabaseConnection, bulk: bool) -> Result<Self, DbErr> {
         if bulk && db.get_database_backend() == DbBackend::Postgres {
-            let txn = db
-                .get_postgres_connection_pool()
-                .begin()
-                .await
-                .map_err(sqlx_error_to_exec_err)?;
-            return Ok(Self::Pg(txn));
+            // As `crate::db::begin`: a connection the server ended is tried no further.
+            let attempts = crate::db::begin_attempts(db);
+            let mut attempt = 1;
+            loop {
+                match db.get_postgres_connection_pool().begin().await {
+                    Ok(txn) => return Ok(Self::Pg(txn)),
+                    Err(err) => {
+                        let err = sqlx_error_to_exec_err(err);
+                        if attempt >= attempts || !crate::db::is_connection_error(&err) {
+                            return Err(err);
+                        }
+                        tracing::warn!(error = %err, attempt, "a pooled connection was ended by the server; trying another");
+                        attempt += 1;
+                    }
+                }
+            }
         }
-        Ok(Self::Orm(db.begin().await?))
+        Ok(Self::Orm(crate::db::begin(db).await?))
     }
 
     pub(super) fn backend(&self) -> DbBackend {

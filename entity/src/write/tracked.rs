@@ -25,7 +25,11 @@ pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult {
     /// Every column an upsert overwrites: all but the key and the first-write bookkeeping.
     fn update_columns() -> Vec<<Self::Entity as EntityTrait>::Column>;
     fn key(&self) -> &str;
-    fn is_removed(&self) -> bool;
+    /// When the row was removed; `None` while it is present.
+    fn removed_at(&self) -> Option<chrono::DateTime<chrono::Utc>>;
+    fn is_removed(&self) -> bool {
+        self.removed_at().is_some()
+    }
     /// The observed fields, the ones whose change is history.
     fn fields(&self) -> Fields<'_>;
     /// For a row whose observed fields did not change, every column the write may still
@@ -91,8 +95,8 @@ impl Tracked for cloud_account::Model {
     fn key(&self) -> &str {
         &self.id
     }
-    fn is_removed(&self) -> bool {
-        self.removed_at.is_some()
+    fn removed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.removed_at
     }
     fn fields(&self) -> Fields<'_> {
         vec![
@@ -185,8 +189,8 @@ impl Tracked for monitoring_endpoint::Model {
     fn key(&self) -> &str {
         &self.id
     }
-    fn is_removed(&self) -> bool {
-        self.removed_at.is_some()
+    fn removed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.removed_at
     }
     fn fields(&self) -> Fields<'_> {
         vec![

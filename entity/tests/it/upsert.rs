@@ -1,7 +1,9 @@
+use crate::fixtures;
 use crate::fixtures::{account, account_count, endpoint, run, t};
-use entity::enums::{AccountStatus, AssetType, ChangeKind};
-use entity::record::AccountRecord;
+use entity::enums::{AccountStatus, AssetType, AuthMode, ChangeKind};
+use entity::record::{AccountRecord, EndpointRecord};
 use entity::testing::TestDb;
+use entity::validate::Field;
 use entity::write::{WriteContext, WriteCounts, upsert_accounts, upsert_endpoints};
 use entity::{StoreError, as_of, asset_change, cloud_account, json_column, monitoring_endpoint};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -267,13 +269,63 @@ async fn empty_native_ids_are_refused(db: &TestDb) {
     let result = upsert_accounts(
         &db.conn,
         &WriteContext::actor("test", t(0)),
-        vec![account(" ", "o-test")],
+        vec![account("123456789012", "o-test"), account(" ", "o-test")],
     )
     .await;
     assert!(
-        matches!(result, Err(StoreError::InvalidRecord { .. })),
+        matches!(&result, Err(StoreError::Invalid { invalid, .. }) if invalid.field == Field::NativeId),
         "got {result:?}"
     );
+    assert_eq!(fixtures::account_count(db).await, 0);
+}
+
+/// Whoever writes (a collector, the file source, the mutation), the write path refuses what
+/// the mutation refuses, and the whole batch with it.
+async fn every_writer_gets_the_endpoint_rules(db: &TestDb) {
+    let bad_id = EndpointRecord {
+        id: "Bad Id!".into(),
+        ..endpoint("prom-ok")
+    };
+    let credentials_in_url = EndpointRecord {
+        url: "https://user:hunter2@prom.example.com/?token=hunter2".into(),
+        ..endpoint("prom-url")
+    };
+    let nul_in_notes = EndpointRecord {
+        notes: Some("a \0 b".into()),
+        ..endpoint("prom-notes")
+    };
+    let ungranted_form = EndpointRecord {
+        auth_mode: AuthMode::Token,
+        secret_ref: Some("glsa_hunter2".into()),
+        ..endpoint("prom-ref")
+    };
+    let cases = [
+        (bad_id, Field::Id),
+        (credentials_in_url, Field::Url),
+        (nul_in_notes, Field::Notes),
+        (ungranted_form, Field::SecretRef),
+    ];
+    for (record, field) in cases {
+        for ctx in [
+            WriteContext::actor("alice", t(0)),
+            WriteContext::run(fixtures::run(db, "file:x", t(0)).await, t(0)),
+        ] {
+            let result =
+                upsert_endpoints(&db.conn, &ctx, vec![endpoint("prom-good"), record.clone()]).await;
+            match result {
+                Err(StoreError::Invalid { invalid, .. }) => {
+                    assert_eq!(invalid.field, field);
+                    assert!(!invalid.to_string().contains("hunter2"), "{invalid}");
+                }
+                other => panic!("{field:?}: got {other:?}"),
+            }
+        }
+    }
+    let stored = entity::monitoring_endpoint::Entity::find()
+        .all(&db.conn)
+        .await
+        .expect("read");
+    assert!(stored.is_empty(), "{stored:?}");
 }
 
 async fn endpoints_keep_their_creator_and_name_the_last_editor(db: &TestDb) {
@@ -698,6 +750,7 @@ entity::on_both_backends!(
     a_failed_batch_writes_nothing,
     a_batch_failing_in_a_later_chunk_writes_nothing,
     empty_native_ids_are_refused,
+    every_writer_gets_the_endpoint_rules,
     endpoints_keep_their_creator_and_name_the_last_editor,
     a_closed_database_is_an_error_not_a_panic,
 );
