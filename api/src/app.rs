@@ -10,7 +10,6 @@ use anyhow::Context;
 use entity::db::{Backend, connect};
 use entity::document::{InventoryDocument, import};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,6 +23,7 @@ pub struct Application {
     db: DatabaseConnection,
     settings: Settings,
     operations: OperationsArgs,
+    connections: http::server::ConnectionLimits,
 }
 
 impl Application {
@@ -38,6 +38,7 @@ impl Application {
             },
             draining: Draining::default(),
             ready_timeout: Duration::from_millis(args.operations.ready_timeout_ms),
+            request_timeout: Duration::from_secs(args.connections.request_timeout_seconds),
             backstage: args.backstage.options()?,
             secret_grants: Arc::new(args.secrets.grants()),
         };
@@ -80,6 +81,7 @@ impl Application {
             db,
             settings,
             operations: args.operations.clone(),
+            connections: args.connections.limits(),
         })
     }
 
@@ -121,23 +123,25 @@ impl Application {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
 
+        let limits = self.connections;
         let (api, metrics_server) = match self.metrics_listener {
             Some(listener) => (
                 api,
-                Some(
-                    axum::serve(listener, metrics)
-                        .with_graceful_shutdown(closed(stopped.clone()))
-                        .into_future(),
-                ),
+                Some(http::server::serve(
+                    listener,
+                    metrics,
+                    limits,
+                    closed(stopped.clone()),
+                )),
             ),
             None => (api.merge(metrics), None),
         };
-        let api_server = axum::serve(self.listener, api)
-            .with_graceful_shutdown(closed(stopped.clone()))
-            .into_future();
+        let api_server = http::server::serve(self.listener, api, limits, closed(stopped.clone()));
         let servers = async {
             match metrics_server {
-                Some(metrics_server) => tokio::try_join!(api_server, metrics_server).map(|_| ()),
+                Some(metrics_server) => {
+                    tokio::join!(api_server, metrics_server);
+                }
                 None => api_server.await,
             }
         };
@@ -146,7 +150,7 @@ impl Application {
             tokio::time::sleep(timeout).await;
         };
         tokio::select! {
-            served = servers => served.context("serving HTTP")?,
+            () = servers => {}
             () = cut_off => tracing::warn!(
                 timeout_seconds = timeout.as_secs(),
                 "in-flight requests did not finish in time; cutting them off"

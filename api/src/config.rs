@@ -72,6 +72,53 @@ pub struct ServeArgs {
     pub backstage: BackstageArgs,
     #[command(flatten)]
     pub secrets: entity::secret_ref::SecretGrantArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// What one client connection may hold: how long, and how many at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds a connection may take to send a request's headers (from its opening, or from
+    /// the first byte of a next request); slower ones are closed.
+    #[arg(
+        long,
+        env = "INVENTORY_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may wait without sending anything (between requests, or in the
+    /// middle of one) before it is closed.
+    #[arg(long, env = "INVENTORY_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub idle_timeout_seconds: u64,
+    /// Seconds a whole request may take, its body included; then it is answered 408.
+    #[arg(long, env = "INVENTORY_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// Connections open at once (and so requests in flight); more are closed on arrival.
+    #[arg(long, env = "INVENTORY_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        let limits = crate::http::server::ConnectionLimits::default();
+        Self {
+            header_read_timeout_seconds: limits.header_read_timeout.as_secs(),
+            idle_timeout_seconds: limits.idle_timeout.as_secs(),
+            request_timeout_seconds: 30,
+            max_connections: limits.max_connections,
+        }
+    }
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> crate::http::server::ConnectionLimits {
+        crate::http::server::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// How `backstageEntity` names, places and owns entities.

@@ -36,6 +36,15 @@ pub struct Principal {
     pub role: Role,
 }
 
+/// At most `max` characters of an untrusted value, for a log line: a client chooses a
+/// token's `kid` or subject, and must not choose how much we write per request.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}
+
 /// Why a presented credential was refused. For the log only.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -89,5 +98,17 @@ impl Authenticator {
                 .map(Some)
                 .ok_or(AuthError::UnknownToken),
         }
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::clip;
+
+    #[test]
+    fn long_values_are_clipped_on_a_character_boundary() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééééé", 2), "éé… (10 bytes)");
+        assert!(clip(&"K".repeat(60_000), 200).len() < 300);
     }
 }

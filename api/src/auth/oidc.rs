@@ -76,8 +76,9 @@ pub struct Oidc {
     keys: Mutex<Keys>,
 }
 
+/// A refusal whose reason may quote the token (its `kid`, say), clipped for the log.
 fn refused(reason: impl std::fmt::Display) -> AuthError {
-    AuthError::Jwt(reason.to_string())
+    AuthError::Jwt(super::clip(&reason.to_string(), 200))
 }
 
 impl Oidc {
@@ -139,7 +140,7 @@ impl Oidc {
             .get(&self.config.role_claim)
             .and_then(|claim| self.config.role_map.role_of(claim))
             .ok_or_else(|| AuthError::NoRole {
-                subject: subject.clone(),
+                subject: super::clip(&subject, 200),
                 claim: self.config.role_claim.clone(),
             })?;
         Ok(Principal {

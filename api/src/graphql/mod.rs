@@ -64,6 +64,12 @@ impl Service {
     /// parsing and validation (syntax, unknown fields, bad enum values, limits): they are
     /// the client's to fix and get `BAD_USER_INPUT`.
     pub async fn execute(&self, request: Request) -> Response {
+        self.execute_as(request, None).await
+    }
+
+    /// [`Service::execute`] for `caller` (a principal's name), who is charged for the
+    /// operation names it adds to the metrics' label values.
+    pub async fn execute_as(&self, request: Request, caller: Option<&str>) -> Response {
         let mut request = request.data(RequestRuns::new(self.db.clone(), self.runs.clone()));
         let requested = request.operation_name.clone();
         // The parsed document stays in the request: the schema does not parse it again.
@@ -85,7 +91,8 @@ impl Service {
                 extensions.set("code", "BAD_USER_INPUT");
             }
         }
-        self.metrics.record_graphql(operation.as_ref(), &response);
+        self.metrics
+            .record_graphql(operation.as_ref(), &response, caller);
         response
     }
 }

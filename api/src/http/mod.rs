@@ -2,6 +2,7 @@
 
 mod graphiql;
 mod health;
+pub mod server;
 
 pub use health::{Draining, ReadyTimeout};
 
@@ -9,7 +10,10 @@ use crate::auth::{AuthError, Authenticator};
 use crate::graphql::limits::Limits;
 use crate::graphql::{self, Service};
 use crate::metrics::{Metrics, MetricsOptions, observe};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::ParseRequestError;
+use async_graphql::http::MultipartOptions;
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,6 +22,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// How the router serves: who may call, what a request may cost, how metrics are kept, and
 /// the flag that takes the instance out of rotation while it shuts down.
@@ -30,6 +35,8 @@ pub struct Settings {
     pub draining: Draining,
     /// How long `/readyz` waits for the database.
     pub ready_timeout: std::time::Duration,
+    /// How long a whole request may take, its body included.
+    pub request_timeout: std::time::Duration,
     pub backstage: crate::backstage::Options,
     /// The secret references the mutation may store, and for which origins.
     pub secret_grants: Arc<entity::secret_ref::SecretGrants>,
@@ -47,6 +54,7 @@ impl Settings {
             ready_timeout: std::time::Duration::from_millis(
                 crate::config::DEFAULT_READY_TIMEOUT_MS,
             ),
+            request_timeout: std::time::Duration::from_secs(30),
             backstage: crate::backstage::Options::default(),
             secret_grants: Arc::default(),
         }
@@ -84,6 +92,11 @@ pub fn routers(
         .layer(Extension(settings.draining))
         .layer(Extension(ReadyTimeout(settings.ready_timeout)))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        // Inside the metrics layer, so a request cut off here is counted as a 408.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
         .layer(observed.clone());
     let metrics = Router::new()
         .route("/metrics", get(scrape))
@@ -117,7 +130,7 @@ async fn execute(
     Extension(service): Extension<Service>,
     Extension(auth): Extension<Arc<Authenticator>>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    body: Body,
 ) -> Response {
     let principal = match auth.authenticate(headers.get(header::AUTHORIZATION)).await {
         Ok(Some(principal)) => Some(principal),
@@ -137,11 +150,65 @@ async fn execute(
             return unauthenticated("invalid credentials");
         }
     };
-    let mut request = request.into_inner();
+    // Read only once the caller is known: an unauthenticated client makes us buffer nothing.
+    let mut request = match graphql_request(&headers, body).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let caller = principal.as_ref().map(|p| p.name.clone());
     if let Some(principal) = principal {
         request = request.data(principal);
     }
-    GraphQLResponse::from(service.execute(request).await).into_response()
+    GraphQLResponse::from(service.execute_as(request, caller.as_deref()).await).into_response()
+}
+
+/// Reads a request's body (within the body limit) and parses it as one GraphQL request.
+/// Refusals come in GraphQL's error shape: 413 when the body is larger than allowed, whether
+/// it said so in `Content-Length` or was cut off while streaming in chunks; 400 otherwise,
+/// with a message and never a Rust debug string.
+async fn graphql_request(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<async_graphql::Request, Response> {
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|err| {
+            // The limit layer's error, under however many wrappers the body went through.
+            let inner = err.into_inner();
+            let mut next: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+            let mut too_large = false;
+            while let Some(error) = next {
+                too_large |= error.is::<http_body_util::LengthLimitError>();
+                next = error.source();
+            }
+            if too_large {
+                refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "BAD_USER_INPUT",
+                    "the request body is larger than this server accepts",
+                )
+            } else {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_USER_INPUT",
+                    "the request body could not be read",
+                )
+            }
+        })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    async_graphql::http::receive_body(content_type, bytes.as_ref(), MultipartOptions::default())
+        .await
+        .map_err(|err| {
+            let message = match err {
+                ParseRequestError::UnsupportedBatch => {
+                    "batches are not accepted: send one operation per request".to_owned()
+                }
+                other => format!("the request body is not a GraphQL request: {other}"),
+            };
+            refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message)
+        })
 }
 
 fn unauthenticated(message: &str) -> Response {

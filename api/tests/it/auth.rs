@@ -317,7 +317,19 @@ async fn no_token_or_secret_reaches_the_log() {
     let expired = issuer.es256(&expired);
     let good_jwt = issuer.es256(&Issuer::claims("ann", &["inventory-editors"]));
     let wrong = "inv_ThisIsNotAValidTokenButLooksLikeOne0123456789".to_owned();
-    let credentials = [&editor, &viewer, &expired, &good_jwt, &wrong];
+    // A header whose `kid` is 60 KB: what is logged about it must stay small.
+    let huge_kid = {
+        use base64::Engine;
+        let header = json!({ "alg": "ES256", "typ": "JWT", "kid": "K".repeat(60_000) });
+        let encode =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        format!(
+            "{}.{}.c2ln",
+            encode(&header),
+            encode(&json!({ "sub": "x" }))
+        )
+    };
+    let credentials = [&editor, &viewer, &expired, &good_jwt, &wrong, &huge_kid];
     let client = reqwest::Client::new();
     for credential in credentials {
         for query in [READ, WRITE] {
@@ -354,6 +366,14 @@ async fn no_token_or_secret_reaches_the_log() {
         "the refusal reason is missing:\n{log}"
     );
     assert!(log.contains("no API token has this hash"), "{log}");
+    assert!(
+        !log.contains(&"K".repeat(1_000)),
+        "an untrusted kid was logged whole"
+    );
+    assert!(
+        log.contains("no key with kid"),
+        "the kid refusal is missing"
+    );
     assert!(
         log.contains("token:alice"),
         "the actor of the write is missing:\n{log}"

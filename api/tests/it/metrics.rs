@@ -251,7 +251,9 @@ async fn scrape_after_traffic_and_runs(db: &TestDb) {
     let op = |name, kind, outcome| [("operation", name), ("type", kind), ("outcome", outcome)];
     assert_eq!(value(&s, ops, &op("Accounts", "query", "success")), 2.0);
     assert_eq!(value(&s, ops, &op("__anonymous", "query", "success")), 1.0);
-    assert_eq!(value(&s, ops, &op("Seed", "mutation", "error")), 1.0);
+    // A name is admitted as a label only once its operation succeeds: the refused
+    // mutation is counted, under `__other`.
+    assert_eq!(value(&s, ops, &op("__other", "mutation", "error")), 1.0);
     // A document that does not parse has no operation to name.
     assert_eq!(value(&s, ops, &op("__other", "unknown", "error")), 1.0);
     let errors = "inventory_graphql_errors_total";
@@ -414,9 +416,51 @@ async fn operation_names_are_capped(db: &TestDb) {
     assert!(!s.contains_key(&key(ops, &op("Third"))));
 }
 
+/// One caller cannot use up the label budget: only names of operations that succeeded are
+/// admitted, and each caller admits at most 20 of them.
+async fn one_caller_cannot_use_up_the_names(db: &TestDb) {
+    let app = api::http::router(db.conn.clone(), settings(Duration::ZERO, 200)).expect("router");
+    let failing = gql(&app, "query Failing { nope }", json!({})).await;
+    assert!(failing.get("errors").is_some());
+    for i in 0..25 {
+        let query = format!("query Made{i} {{ __typename }}");
+        assert!(gql(&app, &query, json!({})).await.get("errors").is_none());
+    }
+    let (_, s) = scrape(&app).await;
+    let ops = "inventory_graphql_operations_total";
+    let named = |name: &str, outcome: &str| {
+        s.contains_key(&key(
+            ops,
+            &[("operation", name), ("type", "query"), ("outcome", outcome)],
+        ))
+    };
+    assert!(
+        !named("Failing", "error"),
+        "a failing operation named a series"
+    );
+    assert!(named("__other", "error"));
+    let admitted = (0..25)
+        .filter(|i| named(&format!("Made{i}"), "success"))
+        .count();
+    assert_eq!(admitted, 20);
+    assert_eq!(
+        value(
+            &s,
+            ops,
+            &[
+                ("operation", "__other"),
+                ("type", "query"),
+                ("outcome", "success")
+            ]
+        ),
+        5.0
+    );
+}
+
 entity::on_both_backends!(
     scrape_after_traffic_and_runs,
     inventory_series_are_cached_between_refreshes,
+    one_caller_cannot_use_up_the_names,
     operation_names_are_capped
 );
 

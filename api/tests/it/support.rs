@@ -53,6 +53,7 @@ pub fn serve_args(
         operations: Default::default(),
         backstage: Default::default(),
         secrets: Default::default(),
+        connections: Default::default(),
     }
 }
 
