@@ -64,21 +64,26 @@ pub fn resolve_secret(grants: &SecretGrants, reference: &str, url: &Url) -> Resu
                     e.kind()
                 )
             };
-            if let Some(directory) = grant.directory() {
-                let real = path.canonicalize().map_err(unreadable)?;
-                let root = directory.canonicalize().map_err(unreadable)?;
-                if !real.starts_with(&root) {
-                    return Err(format!(
-                        "secret file {} leads outside the granted directory {}",
-                        path.display(),
-                        directory.display()
-                    ));
+            // What is opened is the checked path, links already followed.
+            let opened = match grant.directory() {
+                Some(directory) => {
+                    let real = path.canonicalize().map_err(unreadable)?;
+                    let root = directory.canonicalize().map_err(unreadable)?;
+                    if !real.starts_with(&root) {
+                        return Err(format!(
+                            "secret file {} leads outside the granted directory {}",
+                            path.display(),
+                            directory.display()
+                        ));
+                    }
+                    real
                 }
-            }
+                None => path.to_path_buf(),
+            };
             let mut text = String::new();
             std::io::Read::read_to_string(
                 &mut std::io::Read::take(
-                    std::fs::File::open(path).map_err(unreadable)?,
+                    std::fs::File::open(&opened).map_err(unreadable)?,
                     MAX_SECRET + 1,
                 ),
                 &mut text,

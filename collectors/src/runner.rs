@@ -256,11 +256,8 @@ async fn run_locked<S: Source>(
     };
     let (status, error) = if status == RunStatus::Succeeded {
         // Only a complete read may decide that something is gone.
-        match remove_unseen_of(db, source.owns(), run.id, scope).await {
-            Ok(removed) => {
-                counts.removed += removed;
-                (status, error)
-            }
+        match remove_unseen_of(db, source.owns(), run.id, scope, &mut counts.removed).await {
+            Ok(()) => (status, error),
             Err(err) => {
                 tracing::error!(error = %err, "removing what the run did not see failed");
                 (
@@ -286,22 +283,22 @@ async fn run_locked<S: Source>(
 }
 
 /// Marks removed what a complete read of `scope` did not see, in the tables the source
-/// speaks for.
+/// speaks for, counting into `removed` each table's removals as they commit.
 async fn remove_unseen_of(
     db: &DatabaseConnection,
     owns: crate::source::Owns,
     run: i64,
     scope: &str,
-) -> Result<u64, StoreError> {
+    removed: &mut u64,
+) -> Result<(), StoreError> {
     let at = Utc::now();
-    let mut removed = 0;
     if owns.accounts {
-        removed += remove_unseen(db, run, at, AssetType::CloudAccount, scope).await?;
+        *removed += remove_unseen(db, run, at, AssetType::CloudAccount, scope).await?;
     }
     if owns.endpoints {
-        removed += remove_unseen(db, run, at, AssetType::MonitoringEndpoint, scope).await?;
+        *removed += remove_unseen(db, run, at, AssetType::MonitoringEndpoint, scope).await?;
     }
-    Ok(removed)
+    Ok(())
 }
 
 /// How long closing a run keeps trying while the database is away: a restart or a

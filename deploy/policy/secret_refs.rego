@@ -1,6 +1,7 @@
 # Secrets reach containers only by reference (secretKeyRef, envFrom secretRef, volumes), never
 # as literal env values: no literal value for a variable named like a secret (unless it holds
-# a path or reference: *_FILE, *_REF, *_PATH), and no URL with an embedded password.
+# a path or reference, or grants references: *_FILE, *_REF, *_PATH, *_GRANTS), and no URL
+# with an embedded password.
 package assetinventory.secretrefs
 
 pod_spec := input.review.object.spec if input.review.object.kind == "Pod"
@@ -20,7 +21,7 @@ containers contains c if {
 
 secret_like(name) if {
 	regex.match(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)`, name)
-	not regex.match(`(?i)_(FILE|REF|PATH)$`, name)
+	not regex.match(`(?i)_(FILE|REF|PATH|GRANTS)$`, name)
 }
 
 violation contains {"msg": msg} if {

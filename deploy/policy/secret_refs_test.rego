@@ -19,6 +19,7 @@ test_paths_and_references_are_allowed if {
 	count(secretrefs.violation) == 0 with input as deployment([
 		{"name": "INVENTORY_API_TOKENS_FILE", "value": "/etc/asset-inventory/tokens/tokens"},
 		{"name": "INVENTORY_GRAFANA_SECRET_REF", "value": "file:/var/run/secrets/grafana/token"},
+		{"name": "INVENTORY_SECRET_GRANTS", "value": "file:/var/run/secrets/asset-inventory/=https://prom.example.com"},
 		{"name": "INVENTORY_DATABASE_URL", "value": "sqlite:///data/inventory.db?mode=rwc"},
 		{"name": "LOG_LEVEL", "value": "info"},
 	])
