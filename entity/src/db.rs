@@ -181,28 +181,36 @@ pub fn is_connection_error(err: &DbErr) -> bool {
     }
 }
 
-/// How many times to try starting a transaction: on PostgreSQL, once more than the pool
-/// holds connections, since after a server restart every pooled connection may fail once
-/// (each failure drops its connection, and the pool opens a fresh one when none is left).
-pub(crate) fn begin_attempts(db: &DatabaseConnection) -> u32 {
-    match db.get_database_backend() {
+/// Starts a transaction, on another connection while the one the pool gave had been ended
+/// by the server: nothing has run on it yet, so trying again is always safe.
+pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    begin_on_a_live_connection(db, || db.begin()).await
+}
+
+/// Runs `begin` (which starts a transaction on a pooled connection) until it does not fail
+/// on a connection the server ended. On PostgreSQL that is tried once more than the pool
+/// holds connections, since after a restart every pooled one may fail once (each failure
+/// drops its connection, and the pool opens a fresh one when none is left).
+pub(crate) async fn begin_on_a_live_connection<T, F, Fut>(
+    db: &DatabaseConnection,
+    mut begin: F,
+) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let attempts = match db.get_database_backend() {
         sea_orm::DbBackend::Postgres => db
             .get_postgres_connection_pool()
             .options()
             .get_max_connections()
             .saturating_add(1),
         _ => 1,
-    }
-}
-
-/// Starts a transaction, on another connection while the one the pool gave had been ended
-/// by the server: nothing has run on it yet, so trying again is always safe.
-pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    use sea_orm::TransactionTrait;
-    let attempts = begin_attempts(db);
+    };
     let mut attempt = 1;
     loop {
-        match db.begin().await {
+        match begin().await {
             Err(err) if attempt < attempts && is_connection_error(&err) => {
                 tracing::warn!(error = %err, attempt, "a pooled connection was ended by the server; trying another");
                 attempt += 1;

@@ -33,22 +33,12 @@ impl Session {
     /// Begins a transaction; with `bulk` on PostgreSQL, one that can `COPY`.
     pub(super) async fn begin(db: &DatabaseConnection, bulk: bool) -> Result<Self, DbErr> {
         if bulk && db.get_database_backend() == DbBackend::Postgres {
-            // As `crate::db::begin`: a connection the server ended is tried no further.
-            let attempts = crate::db::begin_attempts(db);
-            let mut attempt = 1;
-            loop {
-                match db.get_postgres_connection_pool().begin().await {
-                    Ok(txn) => return Ok(Self::Pg(txn)),
-                    Err(err) => {
-                        let err = sqlx_error_to_exec_err(err);
-                        if attempt >= attempts || !crate::db::is_connection_error(&err) {
-                            return Err(err);
-                        }
-                        tracing::warn!(error = %err, attempt, "a pooled connection was ended by the server; trying another");
-                        attempt += 1;
-                    }
-                }
-            }
+            let pool = db.get_postgres_connection_pool();
+            let txn = crate::db::begin_on_a_live_connection(db, || async {
+                pool.begin().await.map_err(sqlx_error_to_exec_err)
+            })
+            .await?;
+            return Ok(Self::Pg(txn));
         }
         Ok(Self::Orm(crate::db::begin(db).await?))
     }
