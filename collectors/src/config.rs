@@ -34,6 +34,15 @@ pub struct Cli {
         global = true
     )]
     pub deadline_seconds: u64,
+    /// A running run logs a progress line (pages, assets seen) this often, in seconds.
+    #[arg(
+        long,
+        env = "INVENTORY_PROGRESS_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub progress_seconds: u64,
     /// Leave out accounts at or below this OU, folder or management group id (repeatable).
     #[arg(
         long,

@@ -53,6 +53,7 @@ async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         traceparent: std::env::var("TRACEPARENT").ok(),
         stop: StopSignal::default(),
+        progress_every: Duration::from_secs(cli.progress_seconds),
     };
     let stop = run_options.stop.clone();
     tokio::spawn(async move { stop.stop(entity::lifecycle::stop_requested().await) });

@@ -10,7 +10,8 @@ use entity::StoreError;
 use entity::collector_run;
 use entity::enums::{AssetType, RunStatus};
 use entity::run::{
-    MAX_REQUEST_IDS, RunOutcome, close_abandoned, finish_run, only_scope, start_run,
+    MAX_REQUEST_IDS, RunOutcome, close_abandoned, finish_run, only_scope, record_progress,
+    start_run,
 };
 use entity::write::{WriteContext, WriteCounts, remove_unseen, upsert_accounts, upsert_endpoints};
 use sea_orm::DatabaseConnection;
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub traceparent: Option<String>,
     /// Raised on SIGTERM: the run stops reading, closes as failed and removes nothing.
     pub stop: StopSignal,
+    /// How often a run logs a progress line.
+    pub progress_every: Duration,
 }
 
 impl Default for RunOptions {
@@ -43,6 +46,7 @@ impl Default for RunOptions {
             exclusions: Exclusions::default(),
             traceparent: None,
             stop: StopSignal::default(),
+            progress_every: Duration::from_secs(30),
         }
     }
 }
@@ -191,8 +195,23 @@ async fn run_locked<S: Source>(
     let mut request_ids: Vec<String> = Vec::new();
     let mut left_out: u64 = 0;
 
+    let began = Instant::now();
+    let mut ticker =
+        tokio::time::interval_at(began + options.progress_every, options.progress_every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let read = timeout_at(deadline, async {
-        while let Some(page) = source.next_page().await? {
+        loop {
+            // A progress line at every tick, also while the source is waiting on a slow or
+            // throttled provider, so a slow run is told from a stuck one.
+            let next = source.next_page();
+            tokio::pin!(next);
+            let page = loop {
+                tokio::select! {
+                    page = &mut next => break page?,
+                    _ = ticker.tick() => progress(pages, &counts, began.elapsed()),
+                }
+            };
+            let Some(page) = page else { break };
             let ctx = WriteContext::run(run.id, Utc::now());
             let mut accounts = page.accounts;
             let before = accounts.len();
@@ -220,6 +239,11 @@ async fn run_locked<S: Source>(
             pages += 1;
             let room = MAX_REQUEST_IDS.saturating_sub(request_ids.len());
             request_ids.extend(page.request_ids.into_iter().take(room));
+            // Readable in `collectorRuns` and `/metrics` while the run goes on; progress that
+            // cannot be recorded is not worth failing the run for.
+            if let Err(err) = record_progress(db, run.id, counts, pages).await {
+                tracing::warn!(error = %err, "recording the run's progress failed");
+            }
         }
         Ok::<(), ReadError>(())
     });
@@ -280,6 +304,17 @@ async fn run_locked<S: Source>(
         error,
     };
     close(db, &run, outcome).await
+}
+
+/// The line an operator watches while a run goes on.
+fn progress(pages: u64, counts: &WriteCounts, elapsed: Duration) {
+    tracing::info!(
+        pages,
+        seen = counts.created + counts.updated + counts.restored + counts.unchanged,
+        created = counts.created,
+        seconds = elapsed.as_secs(),
+        "collector run progress"
+    );
 }
 
 /// Marks removed what a complete read of `scope` did not see, in the tables the source

@@ -92,6 +92,33 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Records how far a running run has got (its pages and counts so far), so that a slow run
+/// can be told from a stuck one while it goes on. A finished run is left alone.
+pub async fn record_progress(
+    db: &DatabaseConnection,
+    run_id: i64,
+    counts: WriteCounts,
+    pages: u64,
+) -> Result<(), StoreError> {
+    use collector_run::Column as C;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let seen = counts.created + counts.updated + counts.restored + counts.unchanged;
+    collector_run::Entity::update_many()
+        .col_expr(C::Pages, Expr::value(to_i64(pages)))
+        .col_expr(C::Seen, Expr::value(to_i64(seen)))
+        .col_expr(C::Created, Expr::value(to_i64(counts.created)))
+        .col_expr(
+            C::Updated,
+            Expr::value(to_i64(counts.updated + counts.restored)),
+        )
+        .col_expr(C::Unchanged, Expr::value(to_i64(counts.unchanged)))
+        .filter(C::Id.eq(run_id))
+        .filter(C::Status.eq(RunStatus::Running))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The error recorded on a run closed by [`close_abandoned`].
 pub const ABANDONED: &str =
     "abandoned: the process ended (or lost the database) before it could close the run";

@@ -68,6 +68,18 @@ const RUNNING_SINCE: Def = Def {
     kind: MetricType::GAUGE,
     labels: PER_COLLECTOR,
 };
+const RUNNING_ITEMS: Def = Def {
+    name: "inventory_collector_running_items",
+    help: "Assets the run of a collector and scope that is still going has seen so far; absent when none runs.",
+    kind: MetricType::GAUGE,
+    labels: PER_COLLECTOR,
+};
+const RUNNING_PAGES: Def = Def {
+    name: "inventory_collector_running_pages",
+    help: "Pages the run of a collector and scope that is still going has written so far; absent when none runs.",
+    kind: MetricType::GAUGE,
+    labels: PER_COLLECTOR,
+};
 const RUNS: Def = Def {
     name: "inventory_collector_runs_total",
     help: "Finished runs of a collector and scope, by status (failed and partial runs are the failures).",
@@ -75,7 +87,7 @@ const RUNS: Def = Def {
     labels: &["collector", "scope", "status"],
 };
 
-const DEFS: [&Def; 9] = [
+const DEFS: [&Def; 11] = [
     &CLOUD_ACCOUNTS,
     &MONITORING_ENDPOINTS,
     &LAST_SUCCESS,
@@ -84,6 +96,8 @@ const DEFS: [&Def; 9] = [
     &LAST_ITEMS,
     &LAST_SUCCEEDED,
     &RUNNING_SINCE,
+    &RUNNING_ITEMS,
+    &RUNNING_PAGES,
     &RUNS,
 ];
 
@@ -264,6 +278,8 @@ async fn read(db: &DatabaseConnection) -> Result<Samples, DbErr> {
         add(&LAST_RUN, labels(run), unix(run.started_at));
         if run.status == RunStatus::Running {
             add(&RUNNING_SINCE, labels(run), unix(run.started_at));
+            add(&RUNNING_ITEMS, labels(run), run.seen as f64);
+            add(&RUNNING_PAGES, labels(run), run.pages as f64);
         }
     }
     for run in &succeeded {

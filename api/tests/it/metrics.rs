@@ -155,9 +155,18 @@ async fn record_runs(db: &TestDb) {
     )
     .await
     .expect("finish");
-    start_run(&db.conn, "gcp", "1", "organizations/1", t(20))
+    let running = start_run(&db.conn, "gcp", "1", "organizations/1", t(20))
         .await
         .expect("run");
+    // Two pages in, 1,500 projects seen so far.
+    let counts = entity::write::WriteCounts {
+        created: 1_000,
+        unchanged: 500,
+        ..Default::default()
+    };
+    entity::run::record_progress(&db.conn, running.id, counts, 2)
+        .await
+        .expect("progress");
 }
 
 const NAMED: &str = "query Accounts { accounts(first: 5) { totalCount } }";
@@ -340,6 +349,10 @@ async fn scrape_after_traffic_and_runs(db: &TestDb) {
         fresh("inventory_collector_running_since_timestamp_seconds", &gcp),
         unix(t(20))
     );
+    // How far the running one has got.
+    assert_eq!(fresh("inventory_collector_running_items", &gcp), 1_500.0);
+    assert_eq!(fresh("inventory_collector_running_pages", &gcp), 2.0);
+    assert!(!s.contains_key(&key("inventory_collector_running_items", &aws)));
     // The latest finished run is the one that counts for duration and outcome.
     assert_eq!(
         fresh("inventory_collector_last_run_duration_seconds", &gcp),

@@ -167,7 +167,80 @@ async fn back_to_back_runs_each_take_the_lock(db: &TestDb) {
     }
 }
 
+/// A log line writer into a buffer the test reads.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// While a run waits on its source, its row shows the pages and assets so far and it logs a
+/// progress line at every interval.
+async fn a_running_run_shows_its_progress(db: &TestDb) {
+    let log = Captured::default();
+    let writer = log.clone();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let options = RunOptions {
+        progress_every: std::time::Duration::from_millis(50),
+        ..RunOptions::default()
+    };
+    let written = Arc::new(Notify::new());
+    let mut stalled = Scripted {
+        pages: vec![vec![
+            account("111111111111", "payments"),
+            account("222222222222", "search"),
+        ]],
+        stall: Some(Arc::clone(&written)),
+    };
+    let stop = options.stop.clone();
+    let conn = db.conn.clone();
+    let watcher = tokio::spawn(async move {
+        written.notified().await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let running = collector_run::Entity::find()
+            .all(&conn)
+            .await
+            .expect("runs");
+        stop.stop("terminated (SIGTERM)");
+        running
+    });
+    let done = run(&db.conn, &mut stalled, &options).await.expect("run");
+    let running = watcher.await.expect("watcher");
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].status, RunStatus::Running);
+    assert_eq!(
+        (running[0].pages, running[0].seen, running[0].created),
+        (1, 2, 2)
+    );
+    assert_eq!(done.status, RunStatus::Failed);
+    let log = String::from_utf8_lossy(&log.0.lock().expect("lock")).into_owned();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("collector run progress"))
+        .collect();
+    assert!(lines.len() >= 2, "{log}");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("pages=1") && l.contains("seen=2")),
+        "{log}"
+    );
+}
+
 entity::on_both_backends!(
+    a_running_run_shows_its_progress,
     stopped_run_removes_nothing,
     back_to_back_runs_each_take_the_lock
 );
