@@ -83,7 +83,7 @@ pub enum SourceCommand {
         /// capped exponential backoff and jitter).
         #[arg(long, env = "INVENTORY_AWS_MAX_ATTEMPTS", default_value_t = 5)]
         max_attempts: u32,
-        /// Accounts enriched (parents, tags) concurrently.
+        /// Parents walked, and accounts' tags read, concurrently.
         #[arg(long, env = "INVENTORY_AWS_CONCURRENCY", default_value_t = 8)]
         concurrency: usize,
         /// Timeout of one request attempt, in seconds.

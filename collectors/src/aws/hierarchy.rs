@@ -1,4 +1,6 @@
-//! An account's place in the organization: root, then OUs, resolved once per OU per run.
+//! An account's place in the organization when the walk could not give it (an account that
+//! moved while it ran): `ListParents` and `DescribeOrganizationalUnit`, once per OU per run,
+//! starting from the OUs the walk already knows.
 
 use super::read::{api_error, request_id};
 use crate::source::CollectError;
@@ -29,6 +31,15 @@ impl Hierarchy {
             root_id,
             ous: Mutex::new(HashMap::new()),
             request_ids: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Remembers the chain of an OU the walk met, so that placing a straggler under it
+    /// costs no call.
+    pub fn know(&self, ou: &str, chain: Chain) {
+        if let Ok(mut ous) = self.ous.lock() {
+            ous.entry(ou.to_owned())
+                .or_insert_with(|| Arc::new(OnceCell::new_with(Some(chain))));
         }
     }
 

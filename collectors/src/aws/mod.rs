@@ -8,6 +8,7 @@
 
 mod hierarchy;
 mod read;
+mod walk;
 
 use crate::source::{CollectError, Owns, Page, Source};
 use aws_config::BehaviorVersion;
@@ -27,7 +28,7 @@ pub struct AwsOptions {
     /// Attempts per request, the first included, for throttling and server errors (the SDK's
     /// standard mode: exponential backoff with jitter).
     pub max_attempts: u32,
-    /// Accounts enriched (parents, tags) at the same time.
+    /// Parents walked, and accounts' tags read, at the same time.
     pub concurrency: usize,
     pub request_timeout: Duration,
     /// Overrides the endpoint (normally `AWS_ENDPOINT_URL` does, through the SDK).
@@ -105,7 +106,7 @@ impl Source for AwsSource {
         let organization = read::describe(&client).await?;
         let scope = organization.id.clone();
         let (sender, receiver) = mpsc::channel(1);
-        tokio::spawn(read::accounts(
+        tokio::spawn(walk::accounts(
             client,
             organization,
             self.options.concurrency.max(1),

@@ -1,19 +1,16 @@
-//! Reading the organization: `DescribeOrganization` and `ListRoots` once, then `ListAccounts`
-//! page by page with the SDK paginator, each account enriched with its OU path and tags.
+//! What reading an organization needs besides the walk (`walk`): `DescribeOrganization` and
+//! `ListRoots` once, errors told apart, an account's tags, and an account as a record.
 
 use super::hierarchy::Hierarchy;
-use crate::source::{CollectError, Page};
+use crate::source::CollectError;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::operation::RequestId;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus as AwsStatus};
 use entity::enums::{AccountStatus, Provider};
 use entity::record::{AccountRecord, Ancestor};
-use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// The organization being read.
 pub struct Organization {
@@ -85,112 +82,17 @@ pub async fn describe(client: &Client) -> Result<Organization, CollectError> {
     })
 }
 
-/// Sends one enriched page per `ListAccounts` page, then ends (closing the channel) after
-/// the last page or the first error.
-pub async fn accounts(
-    client: Client,
-    organization: Organization,
-    concurrency: usize,
-    pages: mpsc::Sender<Result<Page, CollectError>>,
-) {
-    let top = vec![
-        Ancestor {
-            id: organization.id.clone(),
-            name: organization.id.clone(),
-            kind: "organization".into(),
-        },
-        Ancestor {
-            id: organization.root_id.clone(),
-            name: organization.root_name.clone(),
-            kind: "root".into(),
-        },
-    ];
-    let hierarchy = Arc::new(Hierarchy::new(
-        client.clone(),
-        top,
-        organization.root_id.clone(),
-    ));
-    let mut first_ids = organization.request_ids;
-    let mut stream = client.list_accounts().into_paginator().send();
-    let mut number = 0u32;
-    while let Some(listed) = stream.next().await {
-        number += 1;
-        let page = match listed {
-            Ok(listed) => {
-                let mut request_ids = std::mem::take(&mut first_ids);
-                request_ids.extend(request_id(&listed).map(str::to_owned));
-                let listing = Listing {
-                    page: number,
-                    request_id: request_id(&listed),
-                };
-                enrich(
-                    &client,
-                    &hierarchy,
-                    &organization.id,
-                    listed.accounts(),
-                    listing,
-                    concurrency,
-                )
-                .await
-                .map(|accounts| {
-                    if let Ok(mut ids) = hierarchy.request_ids.lock() {
-                        request_ids.append(&mut ids);
-                    }
-                    Page {
-                        accounts,
-                        endpoints: Vec::new(),
-                        request_ids,
-                    }
-                })
-            }
-            Err(err) => Err(api_error("ListAccounts", err)),
-        };
-        let failed = page.is_err();
-        if pages.send(page).await.is_err() || failed {
-            return;
-        }
-    }
-}
-
-/// Which `ListAccounts` page an account came from, for its provenance.
+/// How an account was read, for its provenance: the page it was sent in, the request that
+/// listed it, and the operations behind its record.
 #[derive(Clone, Copy)]
-struct Listing<'a> {
-    page: u32,
-    request_id: Option<&'a str>,
+pub(super) struct Listing<'a> {
+    pub page: u32,
+    pub request_id: Option<&'a str>,
+    pub operations: &'a [&'a str],
 }
 
-async fn enrich(
-    client: &Client,
-    hierarchy: &Arc<Hierarchy>,
-    organization: &str,
-    accounts: &[Account],
-    listing: Listing<'_>,
-    concurrency: usize,
-) -> Result<Vec<AccountRecord>, CollectError> {
-    futures::stream::iter(accounts.iter().cloned())
-        .map(|account| {
-            let hierarchy = hierarchy.clone();
-            async move {
-                let id = account.id().unwrap_or_default().to_owned();
-                let (parent, is_root) = hierarchy.parent_of(&id).await?;
-                let chain = hierarchy.chain(&parent, is_root).await?;
-                let tags = tags(client, &id, &hierarchy).await?;
-                Ok::<_, CollectError>(record(
-                    &account,
-                    organization,
-                    &chain,
-                    parent,
-                    tags,
-                    listing,
-                ))
-            }
-        })
-        .buffered(concurrency)
-        .try_collect()
-        .await
-}
-
-async fn tags(
+/// An account's tags (`ListTagsForResource`, every page).
+pub(super) async fn tags(
     client: &Client,
     account: &str,
     hierarchy: &Hierarchy,
@@ -239,7 +141,7 @@ fn status(account: &Account) -> (AccountStatus, Option<String>) {
     }
 }
 
-fn record(
+pub(super) fn record(
     account: &Account,
     organization: &str,
     chain: &[Ancestor],
@@ -287,7 +189,7 @@ fn record(
         source: String::new(),
         provenance: json!({
             "api": "organizations",
-            "operations": ["ListAccounts", "ListParents", "DescribeOrganizationalUnit", "ListTagsForResource"],
+            "operations": listing.operations,
             "page": listing.page,
             "request_id": listing.request_id,
         }),

@@ -1,8 +1,11 @@
 //! A local AWS Organizations peer for the faults moto cannot produce on demand. It speaks the
 //! service's documented wire protocol (AWS JSON 1.1: `POST /` with
 //! `X-Amz-Target: AWSOrganizationsV20161128.<Operation>`, JSON bodies, errors as HTTP 4xx/5xx
-//! with `{"__type": "<Code>", "message": …}`) as described in the AWS Organizations API
-//! Reference, and answers `ListAccounts` in two pages whose second page misbehaves on purpose.
+//! with `{"__type": "<Code>", "message": …}`, `NextToken` paging) as described in the AWS
+//! Organizations API Reference. The root's `ListAccountsForParent` comes in two pages whose
+//! second misbehaves on purpose; and the organization changes while it is walked: one OU is
+//! gone by the time its children are listed (`ParentNotFoundException`), one account is listed
+//! under two parents, and one only by `ListAccounts` (it moved into a part already walked).
 
 use crate::moto::options as aws_options;
 use axum::Router;
@@ -35,6 +38,7 @@ pub enum SecondPage {
 #[derive(Default)]
 struct Counters {
     second_page_requests: u32,
+    list_parents: u32,
 }
 
 #[derive(Clone)]
@@ -89,13 +93,40 @@ async fn handle(State(peer): State<Peer>, headers: HeaderMap, body: Bytes) -> Re
         }})),
         "ListRoots" => ok(json!({ "Roots": [{ "Id": "r-peer", "Name": "Root",
             "Arn": "arn:aws:organizations::111111111111:root/o-peer123456/r-peer", "PolicyTypes": [] }] })),
-        "ListParents" => ok(json!({ "Parents": [{ "Id": "r-peer", "Type": "ROOT" }] })),
+        "ListParents" => {
+            peer.counters.lock().expect("counters").list_parents += 1;
+            ok(json!({ "Parents": [{ "Id": "r-peer", "Type": "ROOT" }] }))
+        }
         "ListTagsForResource" => ok(json!({ "Tags": [] })),
-        "ListAccounts" if request.get("NextToken").is_none() => ok(json!({
+        "ListAccounts" => ok(json!({ "Accounts": [
+            account("111111111111"), account("222222222222"), account("333333333333"),
+            account("444444444444"),
+        ] })),
+        "ListOrganizationalUnitsForParent" | "ListAccountsForParent"
+            if request["ParentId"] == "ou-peer-gone" =>
+        {
+            error(
+                StatusCode::BAD_REQUEST,
+                "ParentNotFoundException",
+                "We can't find a root or OU with the ParentId that you specified.",
+            )
+        }
+        "ListOrganizationalUnitsForParent" if request["ParentId"] == "r-peer" => ok(json!({
+            "OrganizationalUnits": [
+                { "Id": "ou-peer-gone", "Name": "Gone", "Arn": "arn:aws:organizations::111111111111:ou/o-peer123456/ou-peer-gone" },
+                { "Id": "ou-peer-new", "Name": "New", "Arn": "arn:aws:organizations::111111111111:ou/o-peer123456/ou-peer-new" },
+            ],
+        })),
+        "ListOrganizationalUnitsForParent" => ok(json!({ "OrganizationalUnits": [] })),
+        // Listed here too, though `ListParents` places it under the root.
+        "ListAccountsForParent" if request["ParentId"] == "ou-peer-new" => {
+            ok(json!({ "Accounts": [account("222222222222")] }))
+        }
+        "ListAccountsForParent" if request.get("NextToken").is_none() => ok(json!({
             "Accounts": [account("111111111111"), account("222222222222")],
             "NextToken": "page-2",
         })),
-        "ListAccounts" => {
+        "ListAccountsForParent" => {
             let attempt = {
                 let mut counters = peer.counters.lock().expect("counters");
                 counters.second_page_requests += 1;
@@ -140,6 +171,9 @@ impl Running {
             .expect("counters")
             .second_page_requests = 0;
     }
+    fn list_parents(&self) -> u32 {
+        self.peer.counters.lock().expect("counters").list_parents
+    }
     fn second_page_requests(&self) -> u32 {
         self.peer
             .counters
@@ -182,7 +216,12 @@ async fn present(db: &TestDb) -> Vec<String> {
 /// page, removes nothing and says what failed.
 async fn faults_mid_way_leave_partial_runs_that_remove_nothing(db: &TestDb) {
     let peer = start().await;
-    let all = vec!["111111111111", "222222222222", "333333333333"];
+    let all = vec![
+        "111111111111",
+        "222222222222",
+        "333333333333",
+        "444444444444",
+    ];
     let good = run(
         &db.conn,
         &mut AwsSource::new(aws_options(&peer.url)),
@@ -195,8 +234,11 @@ async fn faults_mid_way_leave_partial_runs_that_remove_nothing(db: &TestDb) {
 
     for (mode, expected) in [
         (SecondPage::ServerError, "ServiceException"),
-        (SecondPage::Garbage, "ListAccounts failed"),
-        (SecondPage::Throttled(10), "throttled by ListAccounts"),
+        (SecondPage::Garbage, "ListAccountsForParent failed"),
+        (
+            SecondPage::Throttled(10),
+            "throttled by ListAccountsForParent",
+        ),
         (SecondPage::Slow, "timed out"),
     ] {
         peer.set(mode);
@@ -247,7 +289,7 @@ async fn throttling_within_the_budget_is_retried_to_success(db: &TestDb) {
     .await
     .expect("run");
     assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
-    assert_eq!(done.seen, 3);
+    assert_eq!(done.seen, 4);
     assert_eq!(
         peer.second_page_requests(),
         3,
@@ -255,9 +297,61 @@ async fn throttling_within_the_budget_is_retried_to_success(db: &TestDb) {
     );
 }
 
+/// The organization changes under the walk: an OU disappears, an account shows under two
+/// parents, another only in `ListAccounts`. Every account is stored once, in its place, and
+/// `ListParents` is asked only about those two.
+async fn changes_during_the_walk_lose_and_duplicate_nothing(db: &TestDb) {
+    let peer = start().await;
+    let done = run(
+        &db.conn,
+        &mut AwsSource::new(aws_options(&peer.url)),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    assert_eq!((done.seen, done.created), (4, 4));
+    assert_eq!(
+        present(db).await,
+        [
+            "111111111111",
+            "222222222222",
+            "333333333333",
+            "444444444444"
+        ]
+    );
+    assert_eq!(peer.list_parents(), 2);
+    for id in ["222222222222", "444444444444"] {
+        let row = cloud_account::Entity::find_by_id(format!("aws:{id}"))
+            .one(&db.conn)
+            .await
+            .expect("read")
+            .expect("stored");
+        assert_eq!(row.parent.as_deref(), Some("r-peer"), "{id}");
+        assert_eq!(row.org_path, "o-peer123456/r-peer", "{id}");
+    }
+    // Provenance says how each was placed: by the walk, or after it by `ListParents`.
+    let operations = |id: &str| {
+        let db = &db.conn;
+        let id = format!("aws:{id}");
+        async move {
+            cloud_account::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .expect("read")
+                .expect("stored")
+                .provenance["operations"]
+                .clone()
+        }
+    };
+    assert_eq!(operations("444444444444").await[1], "ListParents");
+    assert_eq!(operations("111111111111").await[1], "ListAccountsForParent");
+}
+
 entity::on_both_backends!(
     faults_mid_way_leave_partial_runs_that_remove_nothing,
     throttling_within_the_budget_is_retried_to_success,
+    changes_during_the_walk_lose_and_duplicate_nothing,
 );
 
 #[tokio::test]
