@@ -16,6 +16,8 @@ pub mod grafana;
 pub mod guard;
 pub mod http;
 pub mod lock;
+#[cfg(feature = "peers")]
+pub mod peers;
 pub mod probe;
 pub mod prometheus;
 pub mod runner;

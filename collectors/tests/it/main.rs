@@ -11,3 +11,4 @@ mod moto;
 mod outage;
 mod peer;
 mod prometheus;
+mod scale;
