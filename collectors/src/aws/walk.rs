@@ -36,6 +36,13 @@ struct Children {
     request_ids: Vec<String>,
 }
 
+/// What `ListAccounts` gave: every account, with the request that listed it.
+#[derive(Default)]
+struct AllAccounts {
+    accounts: Vec<(Account, Option<String>)>,
+    request_ids: Vec<String>,
+}
+
 /// How listing one parent went.
 enum Listed {
     Read(Children),
@@ -124,10 +131,16 @@ pub async fn accounts(
         moved: HashSet::new(),
         number: 0,
     };
-    let walked = walk.walk(organization.root_id, Arc::new(top)).await;
-    let outcome = match walked {
-        Ok(()) => walk.reconcile().await,
-        Err(err) => Err(err),
+    // The closing list runs beside the walk: it is one call per 20 accounts, one after the
+    // other, and needs nothing from the walk until both are done.
+    let client = walk.client.clone();
+    let (walked, listed) = tokio::join!(
+        walk.walk(organization.root_id, Arc::new(top)),
+        list_all(&client)
+    );
+    let outcome = match (walked, listed) {
+        (Ok(()), Ok(listed)) => walk.reconcile(listed).await,
+        (Err(err), _) | (_, Err(err)) => Err(err),
     };
     // What was found before a failure is kept: the run is partial, not empty.
     let flushed = walk.flush().await;
@@ -208,27 +221,18 @@ impl Walk {
         Ok(())
     }
 
-    /// Lists every account once: those the walk missed, and those it met twice, are placed
+    /// Of every account listed, those the walk missed, and those it met twice, are placed
     /// where `ListParents` says they are now.
-    async fn reconcile(&mut self) -> Result<(), CollectError> {
-        let mut listed = self
-            .client
-            .list_accounts()
-            .max_results(MAX_RESULTS)
-            .into_paginator()
-            .send();
-        let mut stragglers = Vec::new();
-        while let Some(page) = listed.next().await {
-            let page = page.map_err(|e| api_error("ListAccounts", e))?;
-            let listing = request_id(&page).map(str::to_owned);
-            self.request_ids.extend(listing.clone());
-            for account in page.accounts() {
+    async fn reconcile(&mut self, listed: AllAccounts) -> Result<(), CollectError> {
+        self.request_ids.extend(listed.request_ids);
+        let stragglers: Vec<(Account, Option<String>)> = listed
+            .accounts
+            .into_iter()
+            .filter(|(account, _)| {
                 let id = account.id().unwrap_or_default();
-                if !self.placed.contains_key(id) || self.moved.contains(id) {
-                    stragglers.push((account.clone(), listing.clone()));
-                }
-            }
-        }
+                !self.placed.contains_key(id) || self.moved.contains(id)
+            })
+            .collect();
         for (account, request_id) in stragglers {
             let id = account.id().unwrap_or_default().to_owned();
             let (parent, is_root) = self.hierarchy.parent_of(&id).await?;
@@ -304,6 +308,27 @@ impl Walk {
             .await
             .map_err(|_| CollectError::Invalid("the run stopped reading".into()))
     }
+}
+
+/// Every account of the organization (`ListAccounts`), each with the request that listed it.
+async fn list_all(client: &Client) -> Result<AllAccounts, CollectError> {
+    let mut listed = AllAccounts::default();
+    let mut pages = client
+        .list_accounts()
+        .max_results(MAX_RESULTS)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("ListAccounts", e))?;
+        let listing = request_id(&page).map(str::to_owned);
+        listed.request_ids.extend(listing.clone());
+        listed.accounts.extend(
+            page.accounts()
+                .iter()
+                .map(|account| (account.clone(), listing.clone())),
+        );
+    }
+    Ok(listed)
 }
 
 /// A parent's OUs (with their chains) and accounts.
