@@ -7,6 +7,8 @@
 # It measures; nothing here asserts (README, Collectors).
 #
 #   ACCOUNTS=10000 OUS=200 DEPTH=4 LATENCY_MS=40 RATE=20 collectors/bench/aws-scale.sh
+#
+# COLLECT names another inventory-collect binary (an older build, to compare against).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 accounts="${ACCOUNTS:-1000}"
@@ -20,7 +22,8 @@ work="$(mktemp -d)"
 peer=""
 trap '[ -n "$peer" ] && kill "$peer" 2>/dev/null; rm -rf "$work"' EXIT
 
-cargo build --quiet --release -p collectors --bin inventory-collect
+collect="${COLLECT:-target/release/inventory-collect}"
+[ -n "${COLLECT:-}" ] || cargo build --quiet --release -p collectors --bin inventory-collect
 cargo build --quiet --release -p collectors --features peers --example organizations_peer
 target/release/examples/organizations_peer --accounts "$accounts" --ous "$ous" --depth "$depth" \
   --latency-ms "$latency" ${rate:+--rate "$rate"} --burst "$burst" >"$work/peer.out" &
@@ -35,7 +38,7 @@ for n in $(seq 1 "$runs"); do
   AWS_ENDPOINT_URL="$url" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
     AWS_EC2_METADATA_DISABLED=true \
     /usr/bin/time -f "%M" -o "$work/rss" \
-    target/release/inventory-collect --database-url "sqlite://$work/inventory.db?mode=rwc" \
+    "$collect" --database-url "sqlite://$work/inventory.db?mode=rwc" \
     --log-format json aws 2>"$work/run.log" || true
   after="$(stats)"
   python3 - "$before" "$after" "$(cat "$work/rss")" "$work/run.log" "$n" <<'PY'
