@@ -98,8 +98,22 @@ struct Walk {
 }
 
 /// Sends the organization's accounts as pages, then ends (closing the channel) after the
-/// last page or the first error; what was found before an error is sent first.
+/// last page or the first error; what was found before an error is sent first. Stops at once
+/// when the run stops reading (its deadline, a stop): no call is made for a run that is over.
 pub async fn accounts(
+    client: Client,
+    organization: Organization,
+    concurrency: usize,
+    pages: mpsc::Sender<Result<Page, CollectError>>,
+) {
+    let reader = pages.clone();
+    tokio::select! {
+        () = read(client, organization, concurrency, pages) => {}
+        () = reader.closed() => tracing::debug!("the run stopped reading; the walk stops"),
+    }
+}
+
+async fn read(
     client: Client,
     organization: Organization,
     concurrency: usize,
