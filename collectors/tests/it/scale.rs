@@ -89,4 +89,37 @@ async fn requests_grow_with_ous_and_pages(db: &TestDb) {
     assert_eq!(first.parent.as_deref(), Some(ROOT));
 }
 
-entity::on_both_backends!(requests_grow_with_ous_and_pages);
+/// A run cut short by its deadline is partial, removes nothing, and the walk behind it makes
+/// no further call once the source is gone.
+async fn a_run_cut_by_its_deadline_stops_calling(db: &TestDb) {
+    let peer = start(Shape {
+        accounts: 2_000,
+        ous: 40,
+        depth: 2,
+        latency: Duration::from_millis(50),
+        rate: None,
+        burst: 0.0,
+    })
+    .await
+    .expect("peer");
+    let total = || peer.stats().requests.values().sum::<u64>();
+    let mut source = AwsSource::new(crate::moto::options(&peer.url));
+    let options = collectors::runner::RunOptions {
+        deadline: Duration::from_secs(2),
+        ..collectors::runner::RunOptions::default()
+    };
+    let cut = run(&db.conn, &mut source, &options).await.expect("run");
+    assert_ne!(cut.status, RunStatus::Succeeded, "{cut:?}");
+    assert_eq!(cut.removed, 0);
+    drop(source);
+    // Calls in flight when the source went are answered within one latency.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = total();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(total(), after, "the walk went on calling");
+}
+
+entity::on_both_backends!(
+    requests_grow_with_ous_and_pages,
+    a_run_cut_by_its_deadline_stops_calling
+);
