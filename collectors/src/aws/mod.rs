@@ -56,7 +56,10 @@ impl AwsSource {
             .connect_timeout(self.options.request_timeout)
             .operation_attempt_timeout(self.options.request_timeout)
             .build();
-        let retry = RetryConfig::standard()
+        // The SDK's adaptive mode adds to the standard retries a client-side rate limiter that
+        // slows every call down once Organizations throttles, instead of each call retrying
+        // on its own into the same limit.
+        let retry = RetryConfig::adaptive()
             .with_max_attempts(self.options.max_attempts.max(1))
             .with_max_backoff(Duration::from_secs(20));
         // Organizations is global and answers in us-east-1; a region set in the environment
