@@ -65,7 +65,7 @@ impl From<ApiError> for async_graphql::Error {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         if let StoreError::Invalid { invalid, .. } = err {
-            return crate::graphql::invalid_input(invalid);
+            return crate::graphql::endpoint_input::refusal(invalid);
         }
         if let StoreError::Db(sea_orm::DbErr::ConnectionAcquire(
             sea_orm::error::ConnAcquireErr::Timeout,

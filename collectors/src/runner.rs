@@ -10,8 +10,8 @@ use entity::StoreError;
 use entity::collector_run;
 use entity::enums::{AssetType, RunStatus};
 use entity::run::{
-    MAX_REQUEST_IDS, RunOutcome, close_abandoned, finish_run, only_scope, record_progress,
-    start_run,
+    MAX_REQUEST_IDS, RunOutcome, close_abandoned, closed as closed_run, finish_run, only_scope,
+    record_progress, start_run,
 };
 use entity::write::{WriteContext, WriteCounts, remove_unseen, upsert_accounts, upsert_endpoints};
 use sea_orm::DatabaseConnection;
@@ -310,7 +310,7 @@ async fn run_locked<S: Source>(
 fn progress(pages: u64, counts: &WriteCounts, elapsed: Duration) {
     tracing::info!(
         pages,
-        seen = counts.created + counts.updated + counts.restored + counts.unchanged,
+        seen = counts.seen(),
         created = counts.created,
         seconds = elapsed.as_secs(),
         "collector run progress"
@@ -371,27 +371,10 @@ async fn close(
             Ok(run)
         }
         Err(err) => {
-            let c = outcome.counts;
-            let unrecorded = collector_run::Model {
-                finished_at: Some(Utc::now()),
-                status: outcome.status,
-                seen: to_i64(c.created + c.updated + c.restored + c.unchanged),
-                created: to_i64(c.created),
-                updated: to_i64(c.updated + c.restored),
-                unchanged: to_i64(c.unchanged),
-                removed: to_i64(c.removed),
-                pages: to_i64(outcome.pages),
-                error: outcome.error,
-                ..run.clone()
-            };
-            summary(&unrecorded);
+            summary(&closed_run(run, &outcome, Utc::now()));
             Err(RunnerError(err))
         }
     }
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 enum ReadError {

@@ -66,17 +66,16 @@ pub async fn finish_run(
 ) -> Result<collector_run::Model, StoreError> {
     let mut request_ids = outcome.request_ids;
     request_ids.truncate(MAX_REQUEST_IDS);
-    let c = outcome.counts;
-    let seen = c.created + c.updated + c.restored + c.unchanged;
+    let c = Recorded::from(outcome.counts);
     let run = collector_run::ActiveModel {
         id: Set(run_id),
         finished_at: Set(Some(at)),
         status: Set(outcome.status),
-        seen: Set(to_i64(seen)),
-        created: Set(to_i64(c.created)),
-        updated: Set(to_i64(c.updated + c.restored)),
-        unchanged: Set(to_i64(c.unchanged)),
-        removed: Set(to_i64(c.removed)),
+        seen: Set(c.seen),
+        created: Set(c.created),
+        updated: Set(c.updated),
+        unchanged: Set(c.unchanged),
+        removed: Set(c.removed),
         pages: Set(to_i64(outcome.pages)),
         request_ids: Set(json!(request_ids)),
         error: Set(outcome.error),
@@ -86,6 +85,49 @@ pub async fn finish_run(
     let run = collector_run::Entity::update(run).exec(&txn).await?;
     txn.commit().await?;
     Ok(run)
+}
+
+/// `run` as `outcome` would close it at `at`: what [`finish_run`] records, for a summary
+/// line when it cannot be recorded.
+pub fn closed(
+    run: &collector_run::Model,
+    outcome: &RunOutcome,
+    at: DateTime<Utc>,
+) -> collector_run::Model {
+    let c = Recorded::from(outcome.counts);
+    collector_run::Model {
+        finished_at: Some(at),
+        status: outcome.status,
+        seen: c.seen,
+        created: c.created,
+        updated: c.updated,
+        unchanged: c.unchanged,
+        removed: c.removed,
+        pages: to_i64(outcome.pages),
+        error: outcome.error.clone(),
+        ..run.clone()
+    }
+}
+
+/// A run's counts as its row keeps them: restores count as updates.
+struct Recorded {
+    seen: i64,
+    created: i64,
+    updated: i64,
+    unchanged: i64,
+    removed: i64,
+}
+
+impl From<WriteCounts> for Recorded {
+    fn from(c: WriteCounts) -> Self {
+        Self {
+            seen: to_i64(c.seen()),
+            created: to_i64(c.created),
+            updated: to_i64(c.updated + c.restored),
+            unchanged: to_i64(c.unchanged),
+            removed: to_i64(c.removed),
+        }
+    }
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -102,16 +144,13 @@ pub async fn record_progress(
 ) -> Result<(), StoreError> {
     use collector_run::Column as C;
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
-    let seen = counts.created + counts.updated + counts.restored + counts.unchanged;
+    let c = Recorded::from(counts);
     collector_run::Entity::update_many()
         .col_expr(C::Pages, Expr::value(to_i64(pages)))
-        .col_expr(C::Seen, Expr::value(to_i64(seen)))
-        .col_expr(C::Created, Expr::value(to_i64(counts.created)))
-        .col_expr(
-            C::Updated,
-            Expr::value(to_i64(counts.updated + counts.restored)),
-        )
-        .col_expr(C::Unchanged, Expr::value(to_i64(counts.unchanged)))
+        .col_expr(C::Seen, Expr::value(c.seen))
+        .col_expr(C::Created, Expr::value(c.created))
+        .col_expr(C::Updated, Expr::value(c.updated))
+        .col_expr(C::Unchanged, Expr::value(c.unchanged))
         .filter(C::Id.eq(run_id))
         .filter(C::Status.eq(RunStatus::Running))
         .exec(db)

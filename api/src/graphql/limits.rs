@@ -60,10 +60,7 @@ impl Default for Limits {
 /// The complexity of a list field that runs its own statement: the statement, plus its
 /// children once per row asked for.
 pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
-    let rows = first
-        .or(last)
-        .map_or(DEFAULT_PAGE_SIZE as usize, |n| n.max(0) as usize);
-    rows.max(1)
+    rows(first.or(last))
         .saturating_mul(child)
         .saturating_add(STATEMENT_COMPLEXITY)
 }
@@ -71,8 +68,14 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> u
 /// The complexity of a list field whose rows come through a DataLoader (batched with the
 /// other rows of its page): its children once per row asked for.
 pub fn loaded_page_complexity(first: Option<i32>, child: usize) -> usize {
-    let rows = first.map_or(DEFAULT_PAGE_SIZE as usize, |n| n.max(0) as usize);
-    rows.max(1).saturating_mul(child).saturating_add(1)
+    rows(first).saturating_mul(child).saturating_add(1)
+}
+
+/// The rows a page asks for (the default without `first`/`last`), at least one.
+fn rows(asked: Option<i32>) -> usize {
+    asked
+        .map_or(DEFAULT_PAGE_SIZE as usize, |n| n.max(0) as usize)
+        .max(1)
 }
 
 /// Refuses documents that are too large once expanded, that repeat or alias too many

@@ -7,7 +7,7 @@ mod asset;
 mod common;
 mod documents;
 mod endpoint;
-mod endpoint_input;
+pub(crate) mod endpoint_input;
 mod enums;
 mod feed;
 mod history;
@@ -136,11 +136,6 @@ pub fn build(
         runs: Arc::default(),
         documents: Arc::default(),
     }
-}
-
-/// A record the write path refused, as a refusal of the input field it came from.
-pub(crate) fn invalid_input(invalid: entity::validate::Invalid) -> ApiError {
-    endpoint_input::refusal(invalid)
 }
 
 /// The SDL clients code against (`schema.graphql`).

@@ -14,7 +14,7 @@ use super::hierarchy::{Chain, Hierarchy};
 use super::read::{Listing, Organization, api_error, record, request_id, tags};
 use crate::source::{CollectError, Page};
 use aws_sdk_organizations::Client;
-use aws_sdk_organizations::error::ProvideErrorMetadata;
+use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::Account;
 use entity::record::{AccountRecord, Ancestor};
 use futures::{StreamExt, TryStreamExt};
@@ -371,11 +371,7 @@ async fn list(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(err) if gone(&err) => return Err(None),
-            Err(err) => return Err(Some(api_error("ListOrganizationalUnitsForParent", err))),
-        };
+        let page = page.map_err(|err| failure("ListOrganizationalUnitsForParent", err))?;
         children
             .request_ids
             .extend(request_id(&page).map(str::to_owned));
@@ -397,15 +393,9 @@ async fn list(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            Err(err) if gone(&err) => return Err(None),
-            Err(err) => return Err(Some(api_error("ListAccountsForParent", err))),
-        };
-        children
-            .request_ids
-            .extend(request_id(&page).map(str::to_owned));
+        let page = page.map_err(|err| failure("ListAccountsForParent", err))?;
         let listing = request_id(&page).map(str::to_owned);
+        children.request_ids.extend(listing.clone());
         children.accounts.extend(
             page.accounts()
                 .iter()
@@ -415,7 +405,11 @@ async fn list(
     Ok(())
 }
 
-/// Whether a listing failed because its parent no longer exists.
-fn gone<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code() == Some("ParentNotFoundException")
+/// A failed listing of a parent: `None` when the parent no longer exists.
+fn failure<E, R>(api: &str, err: SdkError<E, R>) -> Option<CollectError>
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    (err.code() != Some("ParentNotFoundException")).then(|| api_error(api, err))
 }

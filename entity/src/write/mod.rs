@@ -85,6 +85,11 @@ pub struct WriteCounts {
 }
 
 impl WriteCounts {
+    /// Rows written that the writer saw: everything but removals.
+    pub fn seen(&self) -> u64 {
+        self.created + self.updated + self.restored + self.unchanged
+    }
+
     pub fn add(&mut self, other: WriteCounts) {
         self.created += other.created;
         self.updated += other.updated;
