@@ -4,7 +4,7 @@
 # over DEPTH levels that answers every call after LATENCY_MS and, with RATE set, throttles as
 # Organizations does (TooManyRequestsException) beyond RATE requests/s (burst BURST). Prints,
 # for each of RUNS runs: status, run time, requests by operation, throttled calls, peak RSS.
-# It measures; nothing here asserts (README, Collectors).
+# It measures; nothing here asserts (docs/collectors.md).
 #
 #   ACCOUNTS=10000 OUS=200 DEPTH=4 LATENCY_MS=40 RATE=20 collectors/bench/aws-scale.sh
 #
