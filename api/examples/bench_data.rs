@@ -206,7 +206,7 @@ fn account(n: u64, total: u64) -> AccountRecord {
             .into(),
         ),
         region_residency: (provider == Provider::Azure).then(|| "westeurope".into()),
-        tags,
+        tags: Some(tags),
         raw,
         scope: scope_of(provider).into(),
         source: "bench/1".into(),

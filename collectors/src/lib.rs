@@ -3,12 +3,13 @@
 //! Owns: talking to providers and turning their pages into `entity::record` values
 //! ([`source`]), and the runner around every source ([`runner`]: run bookkeeping, the
 //! per-scope lock, page-by-page writes through `entity::write`, removal after complete reads
-//! only, deadlines, the summary line). Does not own: tables, history or provenance rules
+//! only, deadlines, the summary line) with its budgeted per-asset reads ([`enrich`]). Does not own: tables, history or provenance rules
 //! (`entity`), or anything GraphQL (`api`).
 
 pub mod aws;
 pub mod azure;
 pub mod config;
+pub mod enrich;
 pub mod file;
 pub mod filter;
 pub mod gcp;

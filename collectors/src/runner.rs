@@ -1,7 +1,10 @@
 //! The runner: everything around a source, once for all of them. It opens the run, holds the
-//! scope's lock, writes every page through `entity::write` as it arrives, removes what a
-//! complete read did not see (and only then), closes the run and logs one summary line.
+//! scope's lock, writes every page through `entity::write` as it arrives, lets the source
+//! recheck what a complete read did not see and removes the rest (and only then), reads the
+//! source's enrichments within their budget (`crate::enrich`), closes the run and logs one
+//! summary line.
 
+use crate::enrich::{DEADLINE_SHARE, Outcome as EnrichOutcome, enrich};
 use crate::filter::Exclusions;
 use crate::lock;
 use crate::source::Source;
@@ -13,7 +16,9 @@ use entity::run::{
     MAX_REQUEST_IDS, RunOutcome, close_abandoned, closed as closed_run, finish_run, only_scope,
     record_progress, start_run,
 };
-use entity::write::{WriteContext, WriteCounts, remove_unseen, upsert_accounts, upsert_endpoints};
+use entity::write::{
+    WriteContext, WriteCounts, remove_unseen, unseen_accounts, upsert_accounts, upsert_endpoints,
+};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -189,16 +194,23 @@ async fn run_locked<S: Source>(
     let collector = source.collector();
     let started = Utc::now();
     let run = start_run(db, collector, VERSION, scope, started).await?;
-    let source_label = format!("{collector}/{VERSION}");
-    let mut counts = WriteCounts::default();
-    let mut pages: u64 = 0;
-    let mut request_ids: Vec<String> = Vec::new();
-    let mut left_out: u64 = 0;
+    let mut written = Written {
+        db,
+        run: run.id,
+        scope,
+        source: format!("{collector}/{VERSION}"),
+        exclusions: &options.exclusions,
+        counts: WriteCounts::default(),
+        pages: 0,
+        request_ids: Vec::new(),
+        left_out: 0,
+    };
 
     let began = Instant::now();
     let mut ticker =
         tokio::time::interval_at(began + options.progress_every, options.progress_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let owns = source.owns();
     let read = timeout_at(deadline, async {
         loop {
             // A progress line at every tick, also while the source is waiting on a slow or
@@ -208,41 +220,22 @@ async fn run_locked<S: Source>(
             let page = loop {
                 tokio::select! {
                     page = &mut next => break page?,
-                    _ = ticker.tick() => progress(pages, &counts, began.elapsed()),
+                    _ = ticker.tick() => progress(written.pages, &written.counts, began.elapsed()),
                 }
             };
             let Some(page) = page else { break };
-            let ctx = WriteContext::run(run.id, Utc::now());
-            let mut accounts = page.accounts;
-            let before = accounts.len();
-            accounts.retain(|a| options.exclusions.keeps(a));
-            left_out += (before - accounts.len()) as u64;
-            // What a source reads belongs to its scope: that is what removal is decided by.
-            for account in &mut accounts {
-                scope.clone_into(&mut account.scope);
-                account.source.clone_from(&source_label);
-            }
-            let mut endpoints = page.endpoints;
-            for endpoint in &mut endpoints {
-                scope.clone_into(&mut endpoint.scope);
-            }
-            counts.add(
-                upsert_accounts(db, &ctx, accounts)
-                    .await
-                    .map_err(ReadError::Store)?,
-            );
-            counts.add(
-                upsert_endpoints(db, &ctx, endpoints)
-                    .await
-                    .map_err(ReadError::Store)?,
-            );
-            pages += 1;
-            let room = MAX_REQUEST_IDS.saturating_sub(request_ids.len());
-            request_ids.extend(page.request_ids.into_iter().take(room));
-            // Readable in `collectorRuns` and `/metrics` while the run goes on; progress that
-            // cannot be recorded is not worth failing the run for.
-            if let Err(err) = record_progress(db, run.id, counts, pages).await {
-                tracing::warn!(error = %err, "recording the run's progress failed");
+            written.page(page).await?;
+        }
+        // Before anything is removed, the source may still find what its listing missed.
+        if owns.accounts {
+            let unseen = unseen_accounts(db, run.id, scope)
+                .await
+                .map_err(ReadError::AfterRead)?;
+            if !unseen.is_empty() {
+                let found = source.recheck(unseen).await?;
+                if !found.accounts.is_empty() {
+                    written.page(found).await?;
+                }
             }
         }
         Ok::<(), ReadError>(())
@@ -254,6 +247,13 @@ async fn run_locked<S: Source>(
         reason = options.stop.requested() => (Ok(Ok(())), Some(reason)),
         read = read => (read, None),
     };
+    let Written {
+        mut counts,
+        pages,
+        request_ids,
+        left_out,
+        ..
+    } = written;
 
     let error = match read {
         _ if stopped.is_some() => Some(format!(
@@ -265,6 +265,10 @@ async fn run_locked<S: Source>(
         Ok(Err(ReadError::Store(err))) => {
             tracing::error!(error = %err, "writing a page failed");
             Some(err.public_message())
+        }
+        Ok(Err(ReadError::AfterRead(err))) => {
+            tracing::error!(error = %err, "finding what the read did not see failed");
+            Some(format!("read completely, but {}", err.public_message()))
         }
         Err(_) => Some(format!(
             "deadline of {}s exceeded",
@@ -280,7 +284,7 @@ async fn run_locked<S: Source>(
     };
     let (status, error) = if status == RunStatus::Succeeded {
         // Only a complete read may decide that something is gone.
-        match remove_unseen_of(db, source.owns(), run.id, scope, &mut counts.removed).await {
+        match remove_unseen_of(db, owns, run.id, scope, &mut counts.removed).await {
             Ok(()) => (status, error),
             Err(err) => {
                 tracing::error!(error = %err, "removing what the run did not see failed");
@@ -293,6 +297,31 @@ async fn run_locked<S: Source>(
     } else {
         (status, error)
     };
+    if status == RunStatus::Succeeded
+        && let Some(enrichment) = source.enrichment()
+    {
+        let until = (began + options.deadline.mul_f64(DEADLINE_SHARE)).min(deadline);
+        let enriched = tokio::select! {
+            biased;
+            reason = options.stop.requested() => Err(reason),
+            enriched = enrich(db, source, enrichment, run.id, scope, until, &mut ticker) => Ok(enriched),
+        };
+        match enriched {
+            // The run's counts stay the listing's; what the enrichment changed is in history
+            // and in its own line.
+            Ok(Ok(outcome)) => enriched_line(enrichment, &outcome),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, enrichment = enrichment.as_str(), "recording an enrichment failed; the next run reads it again");
+            }
+            Err(reason) => {
+                tracing::warn!(
+                    reason,
+                    enrichment = enrichment.as_str(),
+                    "enrichment stopped"
+                );
+            }
+        }
+    }
     if left_out > 0 {
         tracing::info!(left_out, "accounts left out by exclusions");
     }
@@ -304,6 +333,80 @@ async fn run_locked<S: Source>(
         error,
     };
     close(db, &run, outcome).await
+}
+
+/// What a run wrote so far, and how it writes a page.
+struct Written<'a> {
+    db: &'a DatabaseConnection,
+    run: i64,
+    scope: &'a str,
+    /// Collector and version, stamped on every account.
+    source: String,
+    exclusions: &'a Exclusions,
+    counts: WriteCounts,
+    pages: u64,
+    request_ids: Vec<String>,
+    /// Accounts left out by exclusions.
+    left_out: u64,
+}
+
+impl Written<'_> {
+    /// Writes a page in one transaction and records the run's progress.
+    async fn page(&mut self, page: crate::source::Page) -> Result<(), ReadError> {
+        let ctx = WriteContext::run(self.run, Utc::now());
+        let mut accounts = page.accounts;
+        let before = accounts.len();
+        accounts.retain(|a| self.exclusions.keeps(a));
+        self.left_out += (before - accounts.len()) as u64;
+        // What a source reads belongs to its scope: that is what removal is decided by.
+        for account in &mut accounts {
+            self.scope.clone_into(&mut account.scope);
+            account.source.clone_from(&self.source);
+        }
+        let mut endpoints = page.endpoints;
+        for endpoint in &mut endpoints {
+            self.scope.clone_into(&mut endpoint.scope);
+        }
+        self.counts.add(
+            upsert_accounts(self.db, &ctx, accounts)
+                .await
+                .map_err(ReadError::Store)?,
+        );
+        self.counts.add(
+            upsert_endpoints(self.db, &ctx, endpoints)
+                .await
+                .map_err(ReadError::Store)?,
+        );
+        self.pages += 1;
+        let room = MAX_REQUEST_IDS.saturating_sub(self.request_ids.len());
+        self.request_ids
+            .extend(page.request_ids.into_iter().take(room));
+        // Readable in `collectorRuns` and `/metrics` while the run goes on; progress that
+        // cannot be recorded is not worth failing the run for.
+        if let Err(err) = record_progress(self.db, self.run, self.counts, self.pages).await {
+            tracing::warn!(error = %err, "recording the run's progress failed");
+        }
+        Ok(())
+    }
+}
+
+/// The line that says how far a run's enrichment got.
+fn enriched_line(enrichment: entity::enrich::Enrichment, outcome: &EnrichOutcome) {
+    tracing::info!(
+        enrichment = enrichment.as_str(),
+        due = outcome.due,
+        read = outcome.read,
+        changed = outcome.changed,
+        error = outcome.error.as_deref(),
+        "collector run enrichment finished"
+    );
+    if let Some(error) = &outcome.error {
+        tracing::warn!(
+            enrichment = enrichment.as_str(),
+            error,
+            "an enrichment read failed; the next run reads it again"
+        );
+    }
 }
 
 /// The line an operator watches while a run goes on.
@@ -380,6 +483,8 @@ async fn close(
 enum ReadError {
     Collect(crate::source::CollectError),
     Store(StoreError),
+    /// The source was read completely, but what it did not see could not be found.
+    AfterRead(StoreError),
 }
 
 impl From<crate::source::CollectError> for ReadError {

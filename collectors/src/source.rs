@@ -1,8 +1,10 @@
 //! What a collector is: something that reads one source, page by page, and turns what it
 //! reads into plain records. It never writes; the runner does.
 
+use entity::enrich::{Due, Enriched, Enrichment};
 use entity::record::{AccountRecord, EndpointRecord};
 use std::future::Future;
+use tokio::time::Instant;
 
 /// Why reading stopped. The runner records it on the run; nothing is removed after either.
 #[derive(Debug, thiserror::Error)]
@@ -55,4 +57,42 @@ pub trait Source: Send {
 
     /// The next page, or `None` once the source was read completely.
     fn next_page(&mut self) -> impl Future<Output = Result<Option<Page>, CollectError>> + Send;
+
+    /// After a complete read, before anything is removed: of the accounts stored in the
+    /// scope that the read did not see (their native ids), those that still exist, as a
+    /// page. A source whose listing can miss an account that moved while it ran (a walk of
+    /// a tree) answers here where they are now; the rest are removed.
+    fn recheck(
+        &mut self,
+        unseen: Vec<String>,
+    ) -> impl Future<Output = Result<Page, CollectError>> + Send {
+        let _ = unseen;
+        async { Ok(Page::default()) }
+    }
+
+    /// What this source reads per asset apart from its listing, if anything: the runner
+    /// then asks for it ([`Source::enrich`]) after a complete read, stalest first, within a
+    /// share of the run's deadline (`crate::enrich`).
+    fn enrichment(&self) -> Option<Enrichment> {
+        None
+    }
+
+    /// Reads the enrichment of these assets, as many at a time as the source allows,
+    /// starting no read after `until`. What was read comes back even when a read failed;
+    /// an asset that no longer exists is left out.
+    fn enrich(
+        &mut self,
+        due: Vec<Due>,
+        until: Instant,
+    ) -> impl Future<Output = Enrichments> + Send {
+        let _ = (due, until);
+        async { Enrichments::default() }
+    }
+}
+
+/// What [`Source::enrich`] read, and the failure that stopped it, if one did.
+#[derive(Debug, Default)]
+pub struct Enrichments {
+    pub read: Vec<Enriched>,
+    pub error: Option<CollectError>,
 }

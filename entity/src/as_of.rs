@@ -6,7 +6,7 @@
 //! record the fields it wrote (the write path leaves them out, see `write::history`). Removal
 //! and restore decide `removed_at`. Bookkeeping that history does not keep (source,
 //! provenance, last run; an endpoint's latest probe snapshot, check time and error) is the
-//! present value; `last_seen_at` is capped at that time.
+//! present value; `last_seen_at` and `tags_read_at` are capped at that time.
 
 use crate::asset_change::{self, Column};
 use crate::enums::{AssetType, ChangeKind};
@@ -57,6 +57,7 @@ impl Replay for cloud_account::Model {
     }
     fn cap_last_seen_at(&mut self, at: DateTime<Utc>) {
         self.last_seen_at = self.last_seen_at.min(at);
+        self.tags_read_at = self.tags_read_at.map(|read| read.min(at));
     }
 }
 
@@ -283,6 +284,7 @@ mod tests {
             last_run_id: None,
             provenance: json!({}),
             observed_digest: None,
+            tags_read_at: None,
         }
     }
 

@@ -43,6 +43,10 @@ pub struct Model {
     /// unchanged account by it without reading the stored fields back. Null for rows written
     /// before digests were kept.
     pub observed_digest: Option<Vec<u8>>,
+    /// When the tags were last read: a source may read them apart from its listing, within
+    /// a budget, stalest first (`collectors`' enrichment), so they can be older than the
+    /// row's `last_seen_at`. Null until first read.
+    pub tags_read_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -77,6 +81,7 @@ impl Model {
             last_run_id: None,
             provenance: Json::Null,
             observed_digest: None,
+            tags_read_at: None,
         };
         for (i, column) in columns.iter().enumerate() {
             match column {
@@ -104,6 +109,7 @@ impl Model {
                 Column::LastRunId => model.last_run_id = row.try_get_by_index(i)?,
                 Column::Provenance => model.provenance = row.try_get_by_index(i)?,
                 Column::ObservedDigest => model.observed_digest = row.try_get_by_index(i)?,
+                Column::TagsReadAt => model.tags_read_at = row.try_get_by_index(i)?,
             }
         }
         Ok(model)

@@ -14,6 +14,7 @@ pub mod cloud_account;
 pub mod collector_run;
 pub mod db;
 pub mod document;
+pub mod enrich;
 pub mod enums;
 pub mod error;
 pub mod json_column;

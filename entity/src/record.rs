@@ -35,8 +35,11 @@ pub struct AccountRecord {
     pub raw_status: Option<String>,
     #[serde(default)]
     pub region_residency: Option<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    /// `None`: the source did not read the tags this time (AWS reads them apart from its
+    /// listing, within a budget: see `collectors`' enrichment), so the stored tags, and when
+    /// they were read, stay. A document that names no tags has none.
+    #[serde(default = "no_tags")]
+    pub tags: Option<BTreeMap<String, String>>,
     #[serde(default = "empty_object")]
     pub raw: Value,
     /// Which organization or tenant was read. Collectors stamp their run's scope here.
@@ -112,6 +115,9 @@ pub struct EndpointRecord {
 /// The scope of endpoints that people seed by hand.
 pub const MANUAL_SCOPE: &str = "manual";
 
+fn no_tags() -> Option<BTreeMap<String, String>> {
+    Some(BTreeMap::new())
+}
 fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }

@@ -16,6 +16,7 @@ mod m20261129_000005_bookkeeping_in_place;
 mod m20261129_000006_observed_digest;
 mod m20261130_000007_brin_history_run;
 mod m20261130_000008_substring_statistics;
+mod m20261207_000009_tags_read_at;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_observed_digest::Migration),
             Box::new(m20261130_000007_brin_history_run::Migration),
             Box::new(m20261130_000008_substring_statistics::Migration),
+            Box::new(m20261207_000009_tags_read_at::Migration),
         ]
     }
 }

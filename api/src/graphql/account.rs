@@ -81,6 +81,13 @@ impl CloudAccount {
     async fn tags(&self) -> Vec<Tag> {
         tags_of(&self.0.tags)
     }
+    /// When `tags` were read from the provider; null until first read. GCP labels and Azure
+    /// tags come with every listing; AWS reads tags apart, a share of the accounts per run,
+    /// stalest first, so they can be a few runs older than `lastSeenAt` (see the collectors'
+    /// documentation).
+    async fn tags_read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.tags_read_at
+    }
     /// The organization or tenant the collector read.
     async fn scope(&self) -> &str {
         &self.0.scope
@@ -176,6 +183,7 @@ impl PlainFields for CloudAccount {
             "firstSeenAt" => row.first_seen_at.to_value(),
             "lastSeenAt" => row.last_seen_at.to_value(),
             "removedAt" => time(&row.removed_at),
+            "tagsReadAt" => time(&row.tags_read_at),
             "lastRun" => return super::run::resolved_run(ctx, field, row.last_run_id, page),
             // What `Json`'s resolver gives, without a future per field and row.
             "raw" => to_value(&row.raw).unwrap_or_default(),
@@ -229,6 +237,7 @@ fn columns_read_by(field: &str) -> Option<&'static [C]> {
         "rawStatus" => &[C::RawStatus],
         "regionResidency" => &[C::RegionResidency],
         "tags" => &[C::Tags],
+        "tagsReadAt" => &[C::TagsReadAt],
         "scope" => &[C::Scope],
         "source" => &[C::Source],
         "firstSeenAt" => &[C::FirstSeenAt],

@@ -73,7 +73,8 @@ impl Query {
     ///
     /// With `asOf`, the account as it was then, rebuilt from its history: every observed
     /// field and `removedAt` as of that time (null if it did not exist yet); `source`,
-    /// `provenance` and `lastRun` are the present ones, `lastSeenAt` at most `asOf`.
+    /// `provenance` and `lastRun` are the present ones, `lastSeenAt` and `tagsReadAt` at most
+    /// `asOf`.
     #[graphql(complexity = "STATEMENT_COMPLEXITY + child_complexity")]
     async fn account(
         &self,

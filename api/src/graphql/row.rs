@@ -411,9 +411,11 @@ mod tests {
             status: AccountStatus::Active,
             raw_status: None,
             region_residency: None,
-            tags: [("team", "pay"), ("env", "prod")]
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .into(),
+            tags: Some(
+                [("team", "pay"), ("env", "prod")]
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .into(),
+            ),
             raw: serde_json::json!({ "Id": native_id, "Tags": [{ "Key": "team" }] }),
             scope: "o".into(),
             source: String::new(),

@@ -76,11 +76,16 @@ async fn seed(db: &TestDb) {
         ("cost-center", "cc-42"),
         ("日本", "x"),
     ] {
-        payments.tags.insert(key.into(), value.into());
+        payments
+            .tags
+            .get_or_insert_default()
+            .insert(key.into(), value.into());
     }
     // The same display name as `payments`: names come from ids, so they cannot collide.
     let mut twin = aws("222222222222", "Payments — Prod ✨");
-    twin.tags.insert("Owner".into(), "Team Search".into());
+    twin.tags
+        .get_or_insert_default()
+        .insert("Owner".into(), "Team Search".into());
     let accounts = vec![
         payments,
         twin,

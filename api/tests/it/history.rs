@@ -15,7 +15,10 @@ pub async fn record(db: &TestDb) {
     let payments = |name: &str, team: Option<&str>| {
         let mut record = account(Provider::Aws, "111111111111", name, "o-test/r-root");
         if let Some(team) = team {
-            record.tags.insert("team".into(), team.into());
+            record
+                .tags
+                .get_or_insert_default()
+                .insert("team".into(), team.into());
         }
         record
     };

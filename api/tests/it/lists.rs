@@ -221,11 +221,13 @@ async fn every_account_filter_narrows_the_list(db: &TestDb) {
         "Payments Prod",
         "o-1/r-1/Prod/Payments",
     );
-    payments.tags = [
-        ("team".to_owned(), "payments".to_owned()),
-        ("env".to_owned(), "prod".to_owned()),
-    ]
-    .into();
+    payments.tags = Some(
+        [
+            ("team".to_owned(), "payments".to_owned()),
+            ("env".to_owned(), "prod".to_owned()),
+        ]
+        .into(),
+    );
     let mut production = account(
         Provider::Aws,
         "222",
@@ -233,14 +235,16 @@ async fn every_account_filter_narrows_the_list(db: &TestDb) {
         "o-1/r-1/Production",
     );
     // A tag whose key and value need escaping in JSON: the filter must match it exactly.
-    production.tags = [
-        ("team".to_owned(), "tools".to_owned()),
-        ("cost \"center\"".to_owned(), "a\\b\u{e9}".to_owned()),
-    ]
-    .into();
+    production.tags = Some(
+        [
+            ("team".to_owned(), "tools".to_owned()),
+            ("cost \"center\"".to_owned(), "a\\b\u{e9}".to_owned()),
+        ]
+        .into(),
+    );
     production.status = AccountStatus::Suspended;
     let mut prod = account(Provider::Aws, "333", "prod root 100%_done", "o-1/r-1/Prod");
-    prod.tags = [("env".to_owned(), "prod".to_owned())].into();
+    prod.tags = Some([("env".to_owned(), "prod".to_owned())].into());
     let mut project = account(Provider::Gcp, "proj", "Data Project", "example.com/Prod");
     project.scope = "organizations/1".into();
     write_accounts(db, t(0), vec![payments, production, prod]).await;
@@ -460,7 +464,10 @@ async fn collector_runs_list_newest_first(db: &TestDb) {
 /// entity) reads them, and they are the stored values.
 async fn large_columns_are_read_when_a_field_needs_them(db: &TestDb) {
     let mut record = account(Provider::Aws, "a01", "Payments", "o/r");
-    record.tags.insert("team".into(), "pay".into());
+    record
+        .tags
+        .get_or_insert_default()
+        .insert("team".into(), "pay".into());
     record.raw = json!({ "Id": "a01", "Arn": "arn:aws:organizations::1:account/o/a01" });
     write_accounts(db, t(0), vec![record]).await;
     let app = crate::support::app(&db.conn);
@@ -527,7 +534,10 @@ async fn large_columns_are_read_when_a_field_needs_them(db: &TestDb) {
 /// only their fields' columns too) as through the whole row `node` reads.
 async fn every_account_field_reads_the_same_in_a_page_as_alone(db: &TestDb) {
     let mut record = account(Provider::Aws, "a01", "Payments", "o/r/Prod");
-    record.tags.insert("team".into(), "pay".into());
+    record
+        .tags
+        .get_or_insert_default()
+        .insert("team".into(), "pay".into());
     record.raw_status = Some("ACTIVE".into());
     record.region_residency = Some("eu".into());
     record.raw = json!({ "Id": "a01", "Arn": "arn:aws:organizations::1:account/o/a01" });

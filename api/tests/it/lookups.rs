@@ -363,11 +363,13 @@ async fn page_with_runs(app: &axum::Router, plain: &str, with_runs: &str) -> Vec
 
 async fn account_fields_resolve_from_the_stored_record(db: &TestDb) {
     let mut record = account(Provider::Azure, "6f1c", "Retail", "Tenant/Corp");
-    record.tags = [
-        ("b".to_owned(), "2".to_owned()),
-        ("a".to_owned(), "1".to_owned()),
-    ]
-    .into();
+    record.tags = Some(
+        [
+            ("b".to_owned(), "2".to_owned()),
+            ("a".to_owned(), "1".to_owned()),
+        ]
+        .into(),
+    );
     record.raw_status = Some("Warned".into());
     record.region_residency = Some("westeurope".into());
     write_accounts(db, t(0), vec![record]).await;

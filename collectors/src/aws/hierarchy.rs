@@ -1,6 +1,6 @@
 //! An account's place in the organization when the walk could not give it (an account that
-//! moved while it ran): `ListParents` and `DescribeOrganizationalUnit`, once per OU per run,
-//! starting from the OUs the walk already knows.
+//! moved while it ran, or that the walk missed): `ListParents` and
+//! `DescribeOrganizationalUnit`, once per OU per run, starting from the OUs the walk knows.
 
 use super::read::{api_error, request_id};
 use crate::source::CollectError;
@@ -20,18 +20,44 @@ pub struct Hierarchy {
     top: Vec<Ancestor>,
     root_id: String,
     ous: Mutex<HashMap<String, Arc<OnceCell<Chain>>>>,
-    pub request_ids: Mutex<Vec<String>>,
+    request_ids: Mutex<Vec<String>>,
 }
 
 impl Hierarchy {
-    pub fn new(client: Client, top: Vec<Ancestor>, root_id: String) -> Self {
+    /// The hierarchy of an organization, knowing only its root.
+    pub fn new(client: Client, organization: &str, root_id: &str, root_name: &str) -> Self {
+        let top = vec![
+            Ancestor {
+                id: organization.to_owned(),
+                name: organization.to_owned(),
+                kind: "organization".into(),
+            },
+            Ancestor {
+                id: root_id.to_owned(),
+                name: root_name.to_owned(),
+                kind: "root".into(),
+            },
+        ];
         Self {
             client,
             top,
-            root_id,
+            root_id: root_id.to_owned(),
             ous: Mutex::new(HashMap::new()),
             request_ids: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The chain down to the root.
+    pub fn top(&self) -> Chain {
+        Arc::new(self.top.clone())
+    }
+
+    /// The request ids of the calls made since the last time they were taken.
+    pub fn take_request_ids(&self) -> Vec<String> {
+        self.request_ids
+            .lock()
+            .map(|mut ids| std::mem::take(&mut *ids))
+            .unwrap_or_default()
     }
 
     /// Remembers the chain of an OU the walk met, so that placing a straggler under it

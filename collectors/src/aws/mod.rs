@@ -5,19 +5,27 @@
 //!
 //! Reading runs in a task that hands finished pages over a channel of one: memory stays flat
 //! however large the organization, and the runner writes each page while the next is read.
+//! Tags take a call per account, so they are an enrichment (`crate::enrich`): read after the
+//! walk, stalest first, as many as a share of the deadline allows.
 
 mod hierarchy;
 mod read;
 mod walk;
 
-use crate::source::{CollectError, Owns, Page, Source};
+use crate::source::{CollectError, Enrichments, Owns, Page, Source};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_organizations::Client;
+use entity::enrich::{Due, Enriched, Enrichment, Value as Read};
+use futures::StreamExt;
+use hierarchy::Hierarchy;
+use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// How to reach one organization.
 #[derive(Debug, Clone, Default)]
@@ -40,15 +48,36 @@ pub struct AwsOptions {
 
 pub struct AwsSource {
     options: AwsOptions,
-    pages: Option<mpsc::Receiver<Result<Page, CollectError>>>,
+    opened: Option<Opened>,
 }
+
+/// An organization being read.
+struct Opened {
+    client: Client,
+    organization: String,
+    hierarchy: Arc<Hierarchy>,
+    pages: mpsc::Receiver<Result<Page, CollectError>>,
+}
+
+/// What an account's record comes from when the walk missed it and a recheck found it.
+const RECHECKED: &[&str] = &[
+    "DescribeAccount",
+    "ListParents",
+    "DescribeOrganizationalUnit",
+];
 
 impl AwsSource {
     pub fn new(options: AwsOptions) -> Self {
         Self {
             options,
-            pages: None,
+            opened: None,
         }
+    }
+
+    fn opened(&self) -> Result<&Opened, CollectError> {
+        self.opened
+            .as_ref()
+            .ok_or_else(|| CollectError::Invalid("the source was not opened".into()))
     }
 
     async fn client(&self) -> Client {
@@ -108,21 +137,114 @@ impl Source for AwsSource {
         let client = self.client().await;
         let organization = read::describe(&client).await?;
         let scope = organization.id.clone();
+        let hierarchy = Arc::new(Hierarchy::new(
+            client.clone(),
+            &organization.id,
+            &organization.root_id,
+            &organization.root_name,
+        ));
         let (sender, receiver) = mpsc::channel(1);
         tokio::spawn(walk::accounts(
-            client,
+            client.clone(),
             organization,
+            hierarchy.clone(),
             self.options.concurrency.max(1),
             sender,
         ));
-        self.pages = Some(receiver);
+        self.opened = Some(Opened {
+            client,
+            organization: scope.clone(),
+            hierarchy,
+            pages: receiver,
+        });
         Ok(scope)
     }
 
     async fn next_page(&mut self) -> Result<Option<Page>, CollectError> {
-        match &mut self.pages {
-            Some(pages) => pages.recv().await.transpose(),
+        match &mut self.opened {
+            Some(opened) => opened.pages.recv().await.transpose(),
             None => Err(CollectError::Invalid("the source was not opened".into())),
         }
+    }
+
+    /// An account the walk did not meet moved while it ran, or left: `DescribeAccount` says
+    /// which, and `ListParents` where it is now.
+    async fn recheck(&mut self, unseen: Vec<String>) -> Result<Page, CollectError> {
+        let opened = self.opened()?;
+        let found: Vec<Result<Option<entity::record::AccountRecord>, CollectError>> =
+            futures::stream::iter(unseen)
+                .map(|id| async move {
+                    let Some((account, request_id)) = read::account(&opened.client, &id).await?
+                    else {
+                        return Ok(None);
+                    };
+                    let (parent, is_root) = opened.hierarchy.parent_of(&id).await?;
+                    let chain = opened.hierarchy.chain(&parent, is_root).await?;
+                    tracing::info!(account = %id, parent = %parent, "an account the walk missed is still there");
+                    let listing = read::Listing {
+                        page: 0,
+                        request_id: request_id.as_deref(),
+                        operations: RECHECKED,
+                    };
+                    Ok(Some(read::record(
+                        &account,
+                        &opened.organization,
+                        &chain,
+                        parent,
+                        None,
+                        listing,
+                    )))
+                })
+                .buffer_unordered(self.options.concurrency.max(1))
+                .collect()
+                .await;
+        let mut page = Page::default();
+        for account in found {
+            page.accounts.extend(account?);
+        }
+        page.request_ids = opened.hierarchy.take_request_ids();
+        Ok(page)
+    }
+
+    fn enrichment(&self) -> Option<Enrichment> {
+        Some(Enrichment::AccountTags)
+    }
+
+    /// `ListTagsForResource`, `concurrency` accounts at a time.
+    async fn enrich(&mut self, due: Vec<Due>, until: Instant) -> Enrichments {
+        let Ok(opened) = self.opened() else {
+            return Enrichments {
+                read: Vec::new(),
+                error: Some(CollectError::Invalid("the source was not opened".into())),
+            };
+        };
+        let client = &opened.client;
+        let mut reads = futures::stream::iter(due)
+            .take_while(|_| std::future::ready(Instant::now() < until))
+            .map(|due| async move {
+                let tags = read::tags(client, &due.native_id).await;
+                (due, tags)
+            })
+            .buffer_unordered(self.options.concurrency.max(1));
+        let mut enrichments = Enrichments::default();
+        while let Some((due, tags)) = reads.next().await {
+            match tags {
+                Ok(Some((tags, request_ids))) => enrichments.read.push(Enriched {
+                    key: due.key,
+                    value: Read::Tags(tags),
+                    provenance: json!({
+                        "operations": ["ListTagsForResource"],
+                        "request_ids": request_ids,
+                    }),
+                }),
+                // It left the organization since the walk; the next run sees that.
+                Ok(None) => {}
+                Err(err) => {
+                    enrichments.error = Some(err);
+                    break;
+                }
+            }
+        }
+        enrichments
     }
 }

@@ -1,7 +1,7 @@
 //! What reading an organization needs besides the walk (`walk`): `DescribeOrganization` and
-//! `ListRoots` once, errors told apart, an account's tags, and an account as a record.
+//! `ListRoots` once, errors told apart, one account and its tags, and an account as a
+//! record.
 
-use super::hierarchy::Hierarchy;
 use crate::source::CollectError;
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
@@ -91,28 +91,55 @@ pub(super) struct Listing<'a> {
     pub operations: &'a [&'a str],
 }
 
-/// An account's tags (`ListTagsForResource`, every page).
+/// An account's tags (`ListTagsForResource`, every page), with the requests that read them;
+/// `None` when the account is no longer in the organization.
 pub(super) async fn tags(
     client: &Client,
     account: &str,
-    hierarchy: &Hierarchy,
-) -> Result<BTreeMap<String, String>, CollectError> {
+) -> Result<Option<(BTreeMap<String, String>, Vec<String>)>, CollectError> {
     let mut tags = BTreeMap::new();
+    let mut request_ids = Vec::new();
     let mut stream = client
         .list_tags_for_resource()
         .resource_id(account)
         .into_paginator()
         .send();
     while let Some(page) = stream.next().await {
-        let page = page.map_err(|e| api_error("ListTagsForResource", e))?;
-        if let (Some(id), Ok(mut ids)) = (request_id(&page), hierarchy.request_ids.lock()) {
-            ids.push(id.to_owned());
-        }
+        let page = match page {
+            Ok(page) => page,
+            Err(err) if gone(&err) => return Ok(None),
+            Err(err) => return Err(api_error("ListTagsForResource", err)),
+        };
+        request_ids.extend(request_id(&page).map(str::to_owned));
         for tag in page.tags() {
             tags.insert(tag.key().to_owned(), tag.value().to_owned());
         }
     }
-    Ok(tags)
+    Ok(Some((tags, request_ids)))
+}
+
+/// An account as `DescribeAccount` gives it, with the request id; `None` when it is no
+/// longer in the organization.
+pub(super) async fn account(
+    client: &Client,
+    id: &str,
+) -> Result<Option<(Account, Option<String>)>, CollectError> {
+    match client.describe_account().account_id(id).send().await {
+        Ok(output) => Ok(output
+            .account()
+            .cloned()
+            .map(|account| (account, request_id(&output).map(str::to_owned)))),
+        Err(err) if gone(&err) => Ok(None),
+        Err(err) => Err(api_error("DescribeAccount", err)),
+    }
+}
+
+/// The answer for an account that is not (or no longer) in the organization.
+fn gone<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(
+        err.code(),
+        Some("AccountNotFoundException" | "TargetNotFoundException" | "ChildNotFoundException")
+    )
 }
 
 /// The newer `State` is preferred; the deprecated `Status` is the fallback.
@@ -146,7 +173,7 @@ pub(super) fn record(
     organization: &str,
     chain: &[Ancestor],
     parent: String,
-    tags: BTreeMap<String, String>,
+    tags: Option<BTreeMap<String, String>>,
     listing: Listing<'_>,
 ) -> AccountRecord {
     let id = account.id().unwrap_or_default().to_owned();

@@ -4,21 +4,25 @@
 //! its listing, so the requests grow with the OUs plus the accounts / 20, not with the
 //! accounts (no `ListParents` or `DescribeOrganizationalUnit` per account or OU).
 //!
+//! Tags are not read here: they are an enrichment (`crate::enrich`), read apart within a
+//! budget, so records leave them as stored.
+//!
 //! Organizations change while they are read. An OU deleted mid-walk answers
-//! `ParentNotFoundException` and is passed over; its accounts moved somewhere. So the walk
-//! ends by listing every account once (`ListAccounts`): an account the walk did not meet (it
-//! moved into a part already walked) or met under two parents is placed by `ListParents`,
-//! the one per-account call left, made only for those few. None is lost or written twice.
+//! `ParentNotFoundException` and is passed over; its accounts moved somewhere. An account met
+//! under two parents is placed once the walk is done, where `ListParents` says it is now. An
+//! account the walk did not meet at all (it moved into a part already walked) is not lost:
+//! after a complete read the runner asks about every stored account the read missed before
+//! removing any (`AwsSource::recheck`). None is lost or written twice.
 
 use super::hierarchy::{Chain, Hierarchy};
-use super::read::{Listing, Organization, api_error, record, request_id, tags};
+use super::read::{Listing, Organization, api_error, record, request_id};
 use crate::source::{CollectError, Page};
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::Account;
-use entity::record::{AccountRecord, Ancestor};
-use futures::{StreamExt, TryStreamExt};
-use std::collections::{HashMap, HashSet};
+use entity::record::Ancestor;
+use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -34,13 +38,6 @@ const MAX_RESULTS: i32 = 20;
 struct Children {
     ous: Vec<(String, Chain)>,
     /// Each with the request id of the page that listed it, for its provenance.
-    accounts: Vec<(Account, Option<String>)>,
-    request_ids: Vec<String>,
-}
-
-/// What `ListAccounts` gave: every account, with the request that listed it.
-#[derive(Default)]
-struct AllAccounts {
     accounts: Vec<(Account, Option<String>)>,
     request_ids: Vec<String>,
 }
@@ -64,17 +61,12 @@ struct Found {
 }
 
 /// What an account's record comes from when the walk placed it.
-const WALKED: &[&str] = &[
-    "ListOrganizationalUnitsForParent",
-    "ListAccountsForParent",
-    "ListTagsForResource",
-];
-/// What it comes from when the walk missed it or met it twice.
+const WALKED: &[&str] = &["ListOrganizationalUnitsForParent", "ListAccountsForParent"];
+/// What it comes from when the walk met it twice.
 const PLACED_AFTER: &[&str] = &[
-    "ListAccounts",
+    "ListAccountsForParent",
     "ListParents",
     "DescribeOrganizationalUnit",
-    "ListTagsForResource",
 ];
 
 /// Where an account was met, and what was sent for it.
@@ -92,8 +84,9 @@ struct Walk {
     found: Vec<Found>,
     request_ids: Vec<String>,
     placed: HashMap<String, Placed>,
-    /// Accounts met under a second parent: placed again once the walk is done.
-    moved: HashSet<String>,
+    /// Accounts met under a second parent, as listed there: placed again once the walk is
+    /// done.
+    moved: HashMap<String, (Account, Option<String>)>,
     number: u32,
 }
 
@@ -103,12 +96,13 @@ struct Walk {
 pub async fn accounts(
     client: Client,
     organization: Organization,
+    hierarchy: Arc<Hierarchy>,
     concurrency: usize,
     pages: mpsc::Sender<Result<Page, CollectError>>,
 ) {
     let reader = pages.clone();
     tokio::select! {
-        () = read(client, organization, concurrency, pages) => {}
+        () = read(client, organization, hierarchy, concurrency, pages) => {}
         () = reader.closed() => tracing::debug!("the run stopped reading; the walk stops"),
     }
 }
@@ -116,27 +110,13 @@ pub async fn accounts(
 async fn read(
     client: Client,
     organization: Organization,
+    hierarchy: Arc<Hierarchy>,
     concurrency: usize,
     pages: mpsc::Sender<Result<Page, CollectError>>,
 ) {
-    let top = vec![
-        Ancestor {
-            id: organization.id.clone(),
-            name: organization.id.clone(),
-            kind: "organization".into(),
-        },
-        Ancestor {
-            id: organization.root_id.clone(),
-            name: organization.root_name.clone(),
-            kind: "root".into(),
-        },
-    ];
+    let top = hierarchy.top();
     let mut walk = Walk {
-        hierarchy: Arc::new(Hierarchy::new(
-            client.clone(),
-            top.clone(),
-            organization.root_id.clone(),
-        )),
+        hierarchy,
         client,
         organization: organization.id.clone(),
         concurrency: concurrency.max(1),
@@ -144,19 +124,12 @@ async fn read(
         found: Vec::new(),
         request_ids: organization.request_ids,
         placed: HashMap::new(),
-        moved: HashSet::new(),
+        moved: HashMap::new(),
         number: 0,
     };
-    // The closing list runs beside the walk: it is one call per 20 accounts, one after the
-    // other, and needs nothing from the walk until both are done.
-    let client = walk.client.clone();
-    let (walked, listed) = tokio::join!(
-        walk.walk(organization.root_id, Arc::new(top)),
-        list_all(&client)
-    );
-    let outcome = match (walked, listed) {
-        (Ok(()), Ok(listed)) => walk.reconcile(listed).await,
-        (Err(err), _) | (_, Err(err)) => Err(err),
+    let outcome = match walk.walk(organization.root_id, top).await {
+        Ok(()) => walk.place_moved().await,
+        Err(err) => Err(err),
     };
     // What was found before a failure is kept: the run is partial, not empty.
     let flushed = walk.flush().await;
@@ -185,8 +158,8 @@ impl Walk {
             for (parent, chain, listed) in listed {
                 let children = match listed {
                     Listed::Read(children) => children,
-                    // An OU deleted while the walk ran: its accounts went elsewhere, and the
-                    // closing `ListAccounts` finds them.
+                    // An OU deleted while the walk ran: its accounts went elsewhere, where
+                    // the walk or the runner's recheck finds them.
                     Listed::Gone => {
                         tracing::info!(ou = %parent, "an OU disappeared during the walk");
                         continue;
@@ -205,7 +178,7 @@ impl Walk {
                     let id = account.id().unwrap_or_default().to_owned();
                     match self.placed.get(&id) {
                         Some(placed) if placed.parent != parent => {
-                            self.moved.insert(id);
+                            self.moved.insert(id, (account, request_id));
                         }
                         Some(_) => {}
                         None => {
@@ -237,26 +210,13 @@ impl Walk {
         Ok(())
     }
 
-    /// Of every account listed, those the walk missed, and those it met twice, are placed
-    /// where `ListParents` says they are now.
-    async fn reconcile(&mut self, listed: AllAccounts) -> Result<(), CollectError> {
-        self.request_ids.extend(listed.request_ids);
-        let stragglers: Vec<(Account, Option<String>)> = listed
-            .accounts
-            .into_iter()
-            .filter(|(account, _)| {
-                let id = account.id().unwrap_or_default();
-                !self.placed.contains_key(id) || self.moved.contains(id)
-            })
-            .collect();
-        for (account, request_id) in stragglers {
-            let id = account.id().unwrap_or_default().to_owned();
+    /// Accounts met under two parents are placed where `ListParents` says they are now.
+    async fn place_moved(&mut self) -> Result<(), CollectError> {
+        let mut moved: Vec<(String, (Account, Option<String>))> = self.moved.drain().collect();
+        moved.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, (account, request_id)) in moved {
             let (parent, is_root) = self.hierarchy.parent_of(&id).await?;
-            let unchanged = self
-                .placed
-                .get(&id)
-                .is_some_and(|placed| placed.parent == parent);
-            if unchanged {
+            if self.placed.get(&id).is_some_and(|p| p.parent == parent) {
                 continue;
             }
             tracing::info!(account = %id, parent = %parent, "an account moved during the walk");
@@ -278,42 +238,34 @@ impl Walk {
         Ok(())
     }
 
-    /// Reads the tags of the accounts found, and sends them as one page.
+    /// Sends the accounts found as one page; their tags stay as stored (an enrichment).
     async fn flush(&mut self) -> Result<(), CollectError> {
         if self.found.is_empty() {
             return Ok(());
         }
         self.number += 1;
-        let found = std::mem::take(&mut self.found);
-        let number = self.number;
-        let client = &self.client;
-        let hierarchy = &self.hierarchy;
         let organization = self.organization.as_str();
-        let accounts: Vec<AccountRecord> = futures::stream::iter(found)
-            .map(|found| async move {
-                let id = found.account.id().unwrap_or_default().to_owned();
-                let tags = tags(client, &id, hierarchy).await?;
+        let number = self.number;
+        let accounts = std::mem::take(&mut self.found)
+            .into_iter()
+            .map(|found| {
                 let listing = Listing {
                     page: number,
                     request_id: found.request_id.as_deref(),
                     operations: found.operations,
                 };
-                Ok::<_, CollectError>(record(
+                record(
                     &found.account,
                     organization,
                     found.chain.as_slice(),
                     found.parent,
-                    tags,
+                    None,
                     listing,
-                ))
+                )
             })
-            .buffered(self.concurrency)
-            .try_collect()
-            .await?;
+            .collect();
         let mut request_ids = std::mem::take(&mut self.request_ids);
-        if let Ok(mut ids) = self.hierarchy.request_ids.lock() {
-            request_ids.append(&mut ids);
-        }
+        request_ids.append(&mut self.hierarchy.take_request_ids());
         let page = Page {
             accounts,
             endpoints: Vec::new(),
@@ -324,27 +276,6 @@ impl Walk {
             .await
             .map_err(|_| CollectError::Invalid("the run stopped reading".into()))
     }
-}
-
-/// Every account of the organization (`ListAccounts`), each with the request that listed it.
-async fn list_all(client: &Client) -> Result<AllAccounts, CollectError> {
-    let mut listed = AllAccounts::default();
-    let mut pages = client
-        .list_accounts()
-        .max_results(MAX_RESULTS)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| api_error("ListAccounts", e))?;
-        let listing = request_id(&page).map(str::to_owned);
-        listed.request_ids.extend(listing.clone());
-        listed.accounts.extend(
-            page.accounts()
-                .iter()
-                .map(|account| (account.clone(), listing.clone())),
-        );
-    }
-    Ok(listed)
 }
 
 /// A parent's OUs (with their chains) and accounts.

@@ -242,7 +242,7 @@ impl Reader {
             status,
             raw_status: state,
             region_residency: None,
-            tags,
+            tags: Some(tags),
             raw: subscription.clone(),
             scope: String::new(),
             source: String::new(),

@@ -325,7 +325,7 @@ fn record(
         status,
         raw_status: state,
         region_residency: None,
-        tags,
+        tags: Some(tags),
         raw: project,
         scope: String::new(),
         source: String::new(),

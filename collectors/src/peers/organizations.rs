@@ -77,6 +77,8 @@ struct Org {
     names: HashMap<String, String>,
     /// Every account, in listing order.
     all: Vec<String>,
+    /// Tags set on top of the generated ones.
+    tags: HashMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Clone)]
@@ -114,6 +116,26 @@ impl Running {
             .entry(to.to_owned())
             .or_default()
             .push(account.to_owned());
+    }
+
+    /// Removes an account from the organization (it left, or was closed and is gone).
+    pub fn remove_account(&self, account: &str) {
+        let mut org = self.peer.org.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(from) = org.parent.remove(account)
+            && let Some(list) = org.accounts.get_mut(&from)
+        {
+            list.retain(|a| a != account);
+        }
+        org.all.retain(|a| a != account);
+    }
+
+    /// Sets a tag on an account, as its owner would.
+    pub fn tag_account(&self, account: &str, key: &str, value: &str) {
+        let mut org = self.peer.org.lock().unwrap_or_else(PoisonError::into_inner);
+        org.tags
+            .entry(account.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value.to_owned());
     }
 
     /// Deletes an OU with everything under it moved to its parent first.
@@ -171,6 +193,7 @@ fn build(shape: &Shape) -> Org {
         parent: HashMap::new(),
         names: HashMap::new(),
         all: Vec::new(),
+        tags: HashMap::new(),
     };
     // OUs level by level: each level holds an even share, each OU under a parent of the
     // level above in turn.
@@ -415,16 +438,41 @@ async fn handle(State(peer): State<Peer>, headers: HeaderMap, body: Bytes) -> Re
                 )),
             }
         }
+        "DescribeAccount" => {
+            let id = request
+                .get("AccountId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if org.parent.contains_key(id) && !id.starts_with("ou-") {
+                Ok(json!({ "Account": account(&org, id) }))
+            } else {
+                Err((
+                    "AccountNotFoundException",
+                    "You specified an account that doesn't exist.",
+                ))
+            }
+        }
         "ListTagsForResource" => {
             let id = request
                 .get("ResourceId")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let n = id.parse::<u64>().unwrap_or_default() % 10;
-            Ok(json!({ "Tags": [
-                { "Key": "team", "Value": format!("team-{n}") },
-                { "Key": "cost-center", "Value": format!("cc-{}", 1000 + n) },
-            ]}))
+            if org.parent.contains_key(id) {
+                let n = id.parse::<u64>().unwrap_or_default() % 10;
+                let mut tags = BTreeMap::from([
+                    ("team".to_owned(), format!("team-{n}")),
+                    ("cost-center".to_owned(), format!("cc-{}", 1000 + n)),
+                ]);
+                tags.extend(org.tags.get(id).cloned().unwrap_or_default());
+                Ok(
+                    json!({ "Tags": tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect::<Vec<_>>() }),
+                )
+            } else {
+                Err((
+                    "TargetNotFoundException",
+                    "We can't find a root, OU, account, or policy with the TargetId that you specified.",
+                ))
+            }
         }
         _ => Err(("UnknownOperationException", "unknown operation")),
     };

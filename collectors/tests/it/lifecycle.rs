@@ -25,7 +25,7 @@ fn account(native_id: &str, name: &str) -> AccountRecord {
         status: AccountStatus::Active,
         raw_status: Some("ACTIVE".into()),
         region_residency: None,
-        tags: BTreeMap::new(),
+        tags: Some(BTreeMap::new()),
         raw: serde_json::json!({}),
         scope: String::new(),
         source: String::new(),

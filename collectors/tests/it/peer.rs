@@ -5,7 +5,8 @@
 //! Organizations API Reference. The root's `ListAccountsForParent` comes in two pages whose
 //! second misbehaves on purpose; and the organization changes while it is walked: one OU is
 //! gone by the time its children are listed (`ParentNotFoundException`), one account is listed
-//! under two parents, and one only by `ListAccounts` (it moved into a part already walked).
+//! under two parents, and, once they were stored, one account is missed by the walk (it moved
+//! into a part already walked) and one has left the organization.
 
 use crate::moto::options as aws_options;
 use axum::Router;
@@ -28,6 +29,8 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug)]
 pub enum SecondPage {
     Fine,
+    /// Fine, but without two accounts: one moved where the walk had been, one left.
+    Moved,
     /// Throttled this many times, then fine.
     Throttled(u32),
     ServerError,
@@ -97,11 +100,15 @@ async fn handle(State(peer): State<Peer>, headers: HeaderMap, body: Bytes) -> Re
             peer.counters.lock().expect("counters").list_parents += 1;
             ok(json!({ "Parents": [{ "Id": "r-peer", "Type": "ROOT" }] }))
         }
-        "ListTagsForResource" => ok(json!({ "Tags": [] })),
-        "ListAccounts" => ok(json!({ "Accounts": [
-            account("111111111111"), account("222222222222"), account("333333333333"),
-            account("444444444444"),
-        ] })),
+        "ListTagsForResource" => ok(json!({ "Tags": [{ "Key": "team", "Value": "peer" }] })),
+        "DescribeAccount" if request["AccountId"] == "444444444444" => {
+            ok(json!({ "Account": account("444444444444") }))
+        }
+        "DescribeAccount" => error(
+            StatusCode::BAD_REQUEST,
+            "AccountNotFoundException",
+            "You specified an account that doesn't exist.",
+        ),
         "ListOrganizationalUnitsForParent" | "ListAccountsForParent"
             if request["ParentId"] == "ou-peer-gone" =>
         {
@@ -134,13 +141,18 @@ async fn handle(State(peer): State<Peer>, headers: HeaderMap, body: Bytes) -> Re
             };
             let mode = *peer.second.lock().expect("mode");
             match mode {
-                SecondPage::Fine => ok(json!({ "Accounts": [account("333333333333")] })),
+                SecondPage::Fine => ok(json!({ "Accounts": [
+                    account("333333333333"), account("444444444444"), account("555555555555"),
+                ] })),
+                SecondPage::Moved => ok(json!({ "Accounts": [account("333333333333")] })),
                 SecondPage::Throttled(times) if attempt <= times => error(
                     StatusCode::BAD_REQUEST,
                     "TooManyRequestsException",
                     "Rate exceeded",
                 ),
-                SecondPage::Throttled(_) => ok(json!({ "Accounts": [account("333333333333")] })),
+                SecondPage::Throttled(_) => ok(json!({ "Accounts": [
+                    account("333333333333"), account("444444444444"), account("555555555555"),
+                ] })),
                 SecondPage::ServerError => error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "ServiceException",
@@ -221,6 +233,7 @@ async fn faults_mid_way_leave_partial_runs_that_remove_nothing(db: &TestDb) {
         "222222222222",
         "333333333333",
         "444444444444",
+        "555555555555",
     ];
     let good = run(
         &db.conn,
@@ -289,7 +302,7 @@ async fn throttling_within_the_budget_is_retried_to_success(db: &TestDb) {
     .await
     .expect("run");
     assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
-    assert_eq!(done.seen, 4);
+    assert_eq!(done.seen, 5);
     assert_eq!(
         peer.second_page_requests(),
         3,
@@ -297,9 +310,10 @@ async fn throttling_within_the_budget_is_retried_to_success(db: &TestDb) {
     );
 }
 
-/// The organization changes under the walk: an OU disappears, an account shows under two
-/// parents, another only in `ListAccounts`. Every account is stored once, in its place, and
-/// `ListParents` is asked only about those two.
+/// The organization changes under the walk: an OU disappears and an account shows under two
+/// parents; on the next run, an account stored before is missed by the walk (it moved where
+/// the walk had been) and another has left. Every account is stored once, in its place; the
+/// one that left, and only it, is removed; `ListParents` is asked only about those two.
 async fn changes_during_the_walk_lose_and_duplicate_nothing(db: &TestDb) {
     let peer = start().await;
     let done = run(
@@ -310,7 +324,19 @@ async fn changes_during_the_walk_lose_and_duplicate_nothing(db: &TestDb) {
     .await
     .expect("run");
     assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
-    assert_eq!((done.seen, done.created), (4, 4));
+    assert_eq!((done.seen, done.created), (5, 5));
+    assert_eq!(peer.list_parents(), 1, "the account met twice");
+
+    peer.set(SecondPage::Moved);
+    let moved = run(
+        &db.conn,
+        &mut AwsSource::new(aws_options(&peer.url)),
+        &crate::aws::options(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(moved.status, RunStatus::Succeeded, "{:?}", moved.error);
+    assert_eq!((moved.seen, moved.removed), (4, 1), "{moved:?}");
     assert_eq!(
         present(db).await,
         [
@@ -320,7 +346,11 @@ async fn changes_during_the_walk_lose_and_duplicate_nothing(db: &TestDb) {
             "444444444444"
         ]
     );
-    assert_eq!(peer.list_parents(), 2);
+    assert_eq!(
+        peer.list_parents(),
+        3,
+        "met twice again, and the one missed"
+    );
     for id in ["222222222222", "444444444444"] {
         let row = cloud_account::Entity::find_by_id(format!("aws:{id}"))
             .one(&db.conn)
@@ -329,8 +359,10 @@ async fn changes_during_the_walk_lose_and_duplicate_nothing(db: &TestDb) {
             .expect("stored");
         assert_eq!(row.parent.as_deref(), Some("r-peer"), "{id}");
         assert_eq!(row.org_path, "o-peer123456/r-peer", "{id}");
+        assert_eq!(row.tags.0.get("team").map(String::as_str), Some("peer"));
     }
-    // Provenance says how each was placed: by the walk, or after it by `ListParents`.
+    // Provenance says how each was placed: by the walk (the account met twice was where the
+    // walk first met it), or by a recheck of what the walk missed.
     let operations = |id: &str| {
         let db = &db.conn;
         let id = format!("aws:{id}");
@@ -344,7 +376,7 @@ async fn changes_during_the_walk_lose_and_duplicate_nothing(db: &TestDb) {
                 .clone()
         }
     };
-    assert_eq!(operations("444444444444").await[1], "ListParents");
+    assert_eq!(operations("444444444444").await[0], "DescribeAccount");
     assert_eq!(operations("111111111111").await[1], "ListAccountsForParent");
 }
 

@@ -1,8 +1,10 @@
 //! The AWS source against the scale peer (`collectors::peers::organizations`, the AWS
 //! Organizations API Reference's protocol with `MaxResults` ≤ 20 and `NextToken`), at a small
 //! size: the requests grow with the OUs and the pages, never with a call per account for its
-//! place, and every account lands under its OU path.
+//! place, and every account lands under its OU path; tags are read within their budget,
+//! never-read first, then oldest first; throttling slows a run down without failing it.
 
+use chrono::{DateTime, Utc};
 use collectors::aws::AwsSource;
 use collectors::peers::organizations::{ORGANIZATION, ROOT, Shape, account_id, start};
 use collectors::runner::run;
@@ -10,6 +12,7 @@ use entity::cloud_account;
 use entity::enums::RunStatus;
 use entity::testing::TestDb;
 use sea_orm::{EntityTrait, PaginatorTrait};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 async fn requests_grow_with_ous_and_pages(db: &TestDb) {
@@ -44,7 +47,9 @@ async fn requests_grow_with_ous_and_pages(db: &TestDb) {
         "{requests:?}"
     );
     assert_eq!(count("ListAccountsForParent"), 31, "{requests:?}");
-    assert_eq!(count("ListAccounts"), 15, "{requests:?}");
+    assert_eq!(count("ListAccounts"), 0, "{requests:?}");
+    // Nothing was missed, so nothing is rechecked.
+    assert_eq!(count("DescribeAccount"), 0, "{requests:?}");
     assert_eq!(count("ListTagsForResource"), 300, "{requests:?}");
     assert_eq!(
         cloud_account::Entity::find()
@@ -89,16 +94,16 @@ async fn requests_grow_with_ous_and_pages(db: &TestDb) {
     assert_eq!(first.parent.as_deref(), Some(ROOT));
 }
 
-/// A run cut short by its deadline is partial, removes nothing, and the walk behind it makes
-/// no further call once the source is gone.
+/// A throttled run cut short by its deadline is partial, removes nothing, and the walk behind
+/// it makes no further call once the source is gone.
 async fn a_run_cut_by_its_deadline_stops_calling(db: &TestDb) {
     let peer = start(Shape {
         accounts: 2_000,
         ous: 40,
         depth: 2,
         latency: Duration::from_millis(50),
-        rate: None,
-        burst: 0.0,
+        rate: Some(1.0),
+        burst: 1.0,
     })
     .await
     .expect("peer");
@@ -111,6 +116,11 @@ async fn a_run_cut_by_its_deadline_stops_calling(db: &TestDb) {
     let cut = run(&db.conn, &mut source, &options).await.expect("run");
     assert_ne!(cut.status, RunStatus::Succeeded, "{cut:?}");
     assert_eq!(cut.removed, 0);
+    assert!(
+        peer.stats().throttled > 0,
+        "the peer never throttled: {cut:?} {:?}",
+        peer.stats()
+    );
     drop(source);
     // Calls in flight when the source went are answered within one latency.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -119,7 +129,130 @@ async fn a_run_cut_by_its_deadline_stops_calling(db: &TestDb) {
     assert_eq!(total(), after, "the walk went on calling");
 }
 
+/// At a throttle well below what the walk would ask, the run slows down and succeeds.
+async fn a_throttled_run_succeeds(db: &TestDb) {
+    let peer = start(Shape {
+        accounts: 200,
+        ous: 10,
+        depth: 2,
+        latency: Duration::from_millis(5),
+        rate: Some(20.0),
+        burst: 5.0,
+    })
+    .await
+    .expect("peer");
+    let mut options = crate::moto::options(&peer.url);
+    options.concurrency = 8;
+    options.max_attempts = 10;
+    let done = run(
+        &db.conn,
+        &mut AwsSource::new(options),
+        &collectors::runner::RunOptions {
+            deadline: Duration::from_secs(60),
+            ..crate::aws::options()
+        },
+    )
+    .await
+    .expect("run");
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(done.seen, 200);
+    let stats = peer.stats();
+    assert!(stats.throttled > 0, "the peer never throttled: {stats:?}");
+    assert_eq!(stats.requests.get("ListTagsForResource"), Some(&200));
+}
+
+/// When each account was last read, by key.
+async fn read_at(db: &TestDb) -> HashMap<String, Option<DateTime<Utc>>> {
+    cloud_account::Entity::find()
+        .all(&db.conn)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|a| (a.id, a.tags_read_at))
+        .collect()
+}
+
+/// Tags take a call per account: a run reads as many as its budget (a share of its
+/// deadline) allows and still succeeds; the next runs read the never-read ones first, and
+/// once every account's tags were read, the oldest first.
+async fn tags_are_read_within_the_budget_stalest_first(db: &TestDb) {
+    // At 40 ms a call, 4 at a time, at most 100 tags a second: a budget of 4 s reads fewer
+    // than 600.
+    let peer = start(Shape {
+        accounts: 600,
+        ous: 10,
+        depth: 1,
+        latency: Duration::from_millis(40),
+        rate: None,
+        burst: 0.0,
+    })
+    .await
+    .expect("peer");
+    let mut aws = crate::moto::options(&peer.url);
+    aws.concurrency = 4;
+    let options = collectors::runner::RunOptions {
+        deadline: Duration::from_secs(5),
+        ..crate::aws::options()
+    };
+    let mut runs = 0;
+    let mut before = read_at(db).await;
+    loop {
+        let done = run(&db.conn, &mut AwsSource::new(aws.clone()), &options)
+            .await
+            .expect("run");
+        runs += 1;
+        assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
+        assert_eq!(done.seen, 600, "every account, whatever the tags");
+        let after = read_at(db).await;
+        let read: HashSet<&String> = after
+            .iter()
+            .filter(|(id, at)| at.is_some() && before.get(*id).is_none_or(|b| b != *at))
+            .map(|(id, _)| id)
+            .collect();
+        let never: HashSet<&String> = after
+            .keys()
+            .filter(|id| before.get(*id).is_none_or(Option::is_none))
+            .collect();
+        assert!(!read.is_empty(), "run {runs} read no tags");
+        if runs == 1 {
+            assert!(read.len() < 600, "the budget did not bound the first run");
+        }
+        if read.len() <= never.len() {
+            assert!(
+                read.is_subset(&never),
+                "run {runs} read a known account first"
+            );
+        } else {
+            assert!(
+                never.is_subset(&read),
+                "run {runs} left a never-read account"
+            );
+            // The rest were the oldest.
+            let newest_read = read
+                .iter()
+                .filter_map(|id| before.get(*id).copied().flatten())
+                .max();
+            let oldest_left = after
+                .iter()
+                .filter(|(id, _)| !read.contains(id))
+                .filter_map(|(_, at)| *at)
+                .min();
+            if let (Some(newest), Some(oldest)) = (newest_read, oldest_left) {
+                assert!(newest <= oldest, "run {runs} skipped an older account");
+            }
+        }
+        let covered = after.values().filter(|at| at.is_some()).count();
+        if covered == 600 && never.len() < read.len() {
+            break;
+        }
+        assert!(runs < 8, "tags still missing after {runs} runs");
+        before = after;
+    }
+}
+
 entity::on_both_backends!(
     requests_grow_with_ous_and_pages,
-    a_run_cut_by_its_deadline_stops_calling
+    a_run_cut_by_its_deadline_stops_calling,
+    a_throttled_run_succeeds,
+    tags_are_read_within_the_budget_stalest_first,
 );

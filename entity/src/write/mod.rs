@@ -21,7 +21,7 @@ use history::{change_row, classify, insert_changes};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    IdenStatic, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, Statement,
+    IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 use serde_json::{Map, Value, json};
 use session::Session;
@@ -114,7 +114,15 @@ pub async fn upsert_accounts(
             invalid,
         })?;
     }
-    upsert(db, ctx, records, AccountRecord::id, account_model).await
+    upsert(
+        db,
+        ctx,
+        records,
+        AccountRecord::id,
+        Read::Heads,
+        |r, ctx, old| Some(account_model(r, ctx, old)),
+    )
+    .await
 }
 
 /// Inserts or updates monitoring endpoints, with the same guarantees as [`upsert_accounts`].
@@ -131,7 +139,46 @@ pub async fn upsert_endpoints(
             invalid,
         })?;
     }
-    upsert(db, ctx, records, |r| r.id.clone(), endpoint_model).await
+    upsert(
+        db,
+        ctx,
+        records,
+        |r| r.id.clone(),
+        Read::Heads,
+        |r, ctx, old| Some(endpoint_model(r, ctx, old)),
+    )
+    .await
+}
+
+/// An account's tags, read apart from its listing (see `crate::enrich`).
+#[derive(Debug, Clone)]
+pub struct TagsRead {
+    /// The account's key (`cloud_account::Model::id`).
+    pub id: String,
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Where they came from (operation, request id), kept under `tags` in the provenance.
+    pub provenance: Value,
+}
+
+/// Sets the tags of accounts already stored, as read at `ctx.at`: a change is history like
+/// any, and `tags_read_at` and `last_seen_at` become `ctx.at`. An account that is not
+/// stored is skipped: tags alone make no account.
+pub(crate) async fn record_tags(
+    db: &DatabaseConnection,
+    ctx: &WriteContext,
+    reads: Vec<TagsRead>,
+) -> Result<WriteCounts, StoreError> {
+    // Tags are kept as the provider says, like the rest of an account (`validate`).
+    let reads = last_wins(reads, |r| r.id.clone());
+    upsert(
+        db,
+        ctx,
+        reads,
+        |r| r.id.clone(),
+        Read::Whole,
+        tracked::tags_read,
+    )
+    .await
 }
 
 /// The shared upsert, segment by segment (`write_segment`): read the stored rows, decide
@@ -163,13 +210,14 @@ async fn upsert<R, M, F>(
     ctx: &WriteContext,
     records: Vec<R>,
     key: impl Fn(&R) -> String,
+    read: Read,
     model: F,
 ) -> Result<WriteCounts, StoreError>
 where
     R: Send + 'static,
     M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
-    F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
+    F: Model<R, M>,
 {
     let mut session = Session::begin(db, M::BULK).await?;
     let mut counts = WriteCounts::default();
@@ -179,10 +227,18 @@ where
         if segment.is_empty() {
             break;
         }
-        counts.add(write_segment(&mut session, ctx, segment, &key, model).await?);
+        counts.add(write_segment(&mut session, ctx, segment, &key, read, model).await?);
     }
     session.commit().await?;
     Ok(counts)
+}
+
+/// How a record becomes the row a write leaves behind, given the stored row (its head where
+/// the write reads heads); `None` when the record writes nothing.
+trait Model<R, M>: Fn(R, &WriteContext, Option<&M>) -> Option<M> + Copy + Send + 'static {}
+impl<R, M, F> Model<R, M> for F where
+    F: Fn(R, &WriteContext, Option<&M>) -> Option<M> + Copy + Send + 'static
+{
 }
 
 /// Writes one segment: reads its stored heads, builds its chunks apart from the connection
@@ -194,20 +250,22 @@ async fn write_segment<R, M, F>(
     ctx: &WriteContext,
     segment: Vec<R>,
     key: &impl Fn(&R) -> String,
+    read: Read,
     model: F,
 ) -> Result<WriteCounts, StoreError>
 where
     R: Send + 'static,
     M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
-    F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
+    F: Model<R, M>,
 {
     let backend = session.backend();
     let copies = session.copies();
     let update: Vec<&'static str> = M::update_columns().iter().map(|c| c.as_str()).collect();
     let ids: Vec<String> = segment.iter().map(key).collect();
-    let stored = stored_rows::<M>(session, &ids, Read::Heads).await?;
-    let (mut built, builder) = build_chunks(backend, copies, ctx, segment, ids, stored, model);
+    let stored = stored_rows::<M>(session, &ids, read).await?;
+    let (mut built, builder) =
+        build_chunks(Steps { backend, copies }, ctx, segment, ids, stored, read, model);
     let mut pending = Pending::default();
     while let Some(chunk) = built.recv().await {
         if let Some(new_rows) = pending.keep(chunk)? {
@@ -304,24 +362,24 @@ type Chunks<M> = Receiver<Result<Prepared<M>, StoreError>>;
 /// a first chunk (the API's mutation) is built in place. The first chunk is small, as
 /// nothing overlaps building it.
 fn build_chunks<R, M, F>(
-    backend: DbBackend,
-    copies: bool,
+    steps: Steps,
     ctx: &WriteContext,
     segment: Vec<R>,
     ids: Vec<String>,
     stored: HashMap<String, M>,
+    read: Read,
     model: F,
 ) -> (Chunks<M>, Option<JoinHandle<()>>)
 where
     R: Send + 'static,
     M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
-    F: Fn(R, &WriteContext, Option<&M>) -> M + Copy + Send + 'static,
+    F: Model<R, M>,
 {
     // Two chunks ahead at most: a segment's chunks stay bounded, whatever the server's pace.
     let (sender, receiver) = mpsc::channel(2);
     if segment.len() <= FIRST_CHUNK {
-        let prepared = prepare(backend, copies, ctx, segment, &ids, &stored, model);
+        let prepared = prepare(steps, ctx, segment, &ids, &stored, read, model);
         // The receiver is ours and the channel empty: this cannot fail.
         let _ = sender.try_send(prepared);
         return (receiver, None);
@@ -337,7 +395,7 @@ where
                 return;
             }
             let chunk_ids: Vec<String> = ids.by_ref().take(chunk.len()).collect();
-            let prepared = prepare(backend, copies, &ctx, chunk, &chunk_ids, &stored, model);
+            let prepared = prepare(steps, &ctx, chunk, &chunk_ids, &stored, read, model);
             let failed = prepared.is_err();
             // A closed channel: the write failed and no longer waits for chunks.
             if sender.blocking_send(prepared).is_err() || failed {
@@ -416,13 +474,13 @@ struct Prepared<M> {
 /// keeps them, and [`plan`]s them; no database access, so it can run apart from the
 /// connection.
 fn prepare<R, M>(
-    backend: DbBackend,
-    copies: bool,
+    steps: Steps,
     ctx: &WriteContext,
     chunk: Vec<R>,
     ids: &[String],
     stored: &HashMap<String, M>,
-    model: impl Fn(R, &WriteContext, Option<&M>) -> M,
+    read: Read,
+    model: impl Model<R, M>,
 ) -> Result<Prepared<M>, StoreError>
 where
     M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
@@ -431,7 +489,9 @@ where
     let keeps_digests = M::head_columns().is_some();
     let mut rows = Vec::with_capacity(chunk.len());
     for (record, id) in chunk.into_iter().zip(ids) {
-        let mut new = model(record, ctx, stored.get(id));
+        let Some(mut new) = model(record, ctx, stored.get(id)) else {
+            continue;
+        };
         if keeps_digests {
             let digest = history::digest(&new.fields()).map_err(|e| StoreError::InvalidRecord {
                 id: id.clone(),
@@ -441,7 +501,15 @@ where
         }
         rows.push(new);
     }
-    plan(backend, copies, ctx, rows, stored, Read::Heads)
+    plan(steps.backend, steps.copies, ctx, rows, stored, read)
+}
+
+/// How a segment's steps are built: for which backend, and whether new rows and history
+/// are copied.
+#[derive(Clone, Copy)]
+struct Steps {
+    backend: DbBackend,
+    copies: bool,
 }
 
 /// Decides what each new row means against its stored row (its head, or the whole row) and
@@ -599,6 +667,24 @@ pub async fn remove_unseen(
             .await
         }
     }
+}
+
+/// The native ids of the present accounts of `scope` that run `run_id` did not write:
+/// what [`remove_unseen`] would remove now.
+pub async fn unseen_accounts(
+    db: &DatabaseConnection,
+    run_id: i64,
+    scope: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(cloud_account::Entity::find()
+        .select_only()
+        .column(cloud_account::Column::NativeId)
+        .filter(unseen::<cloud_account::Model>(run_id, scope))
+        .filter(cloud_account::Column::RemovedAt.is_null())
+        .order_by_asc(cloud_account::Column::NativeId)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// Rows of `scope` that run `run_id` did not write.

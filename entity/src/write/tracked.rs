@@ -7,7 +7,7 @@ use crate::enums::{AssetType, EndpointStatus, Origin};
 use crate::record::{AccountRecord, EndpointRecord, MANUAL_SCOPE};
 use crate::{cloud_account, json_column, monitoring_endpoint};
 use sea_orm::EntityTrait;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::borrow::Cow;
 
 /// What the write path needs to know about a table whose rows it upserts.
@@ -90,6 +90,7 @@ impl Tracked for cloud_account::Model {
             C::LastRunId,
             C::Provenance,
             C::ObservedDigest,
+            C::TagsReadAt,
         ]
     }
     fn key(&self) -> &str {
@@ -115,17 +116,26 @@ impl Tracked for cloud_account::Model {
         ]
     }
     /// Unchanged fields leave `removed_at` null (a removed row seen again is a restore) and
-    /// `first_seen_at` as stored: what remains is who saw it, when, and how.
+    /// `first_seen_at` as stored: what remains is who saw it, when, and how, and when its
+    /// tags were read if this write read them. A write stamps its own time on both
+    /// `last_seen_at` and a `tags_read_at` it sets (`account_model`, `enrich`), so equal
+    /// times say the tags were read now; a row whose tags were kept keeps their time, and
+    /// the rows of a page still share their values and one statement.
     fn bookkeeping(&self) -> Option<Vec<(cloud_account::Column, sea_orm::Value)>> {
         use cloud_account::Column as C;
-        Some(vec![
+        let mut values = vec![
             (C::Source, self.source.clone().into()),
             (C::LastSeenAt, self.last_seen_at.into()),
             (C::LastRunId, self.last_run_id.into()),
             (C::Provenance, self.provenance.clone().into()),
-        ])
+        ];
+        if self.tags_read_at == Some(self.last_seen_at) {
+            values.push((C::TagsReadAt, self.tags_read_at.into()));
+        }
+        Some(values)
     }
-    /// `account_model` reads only `first_seen_at` from the stored row.
+    /// `account_model` reads `first_seen_at`, and the tags with their time for a record that
+    /// did not read them, from the stored row.
     fn head_columns() -> Option<&'static [cloud_account::Column]> {
         Some(&ACCOUNT_HEAD)
     }
@@ -140,11 +150,13 @@ impl Tracked for cloud_account::Model {
     }
 }
 
-const ACCOUNT_HEAD: [cloud_account::Column; 4] = [
+const ACCOUNT_HEAD: [cloud_account::Column; 6] = [
     cloud_account::Column::Id,
     cloud_account::Column::FirstSeenAt,
     cloud_account::Column::RemovedAt,
     cloud_account::Column::ObservedDigest,
+    cloud_account::Column::Tags,
+    cloud_account::Column::TagsReadAt,
 ];
 
 impl Tracked for monitoring_endpoint::Model {
@@ -220,8 +232,14 @@ pub(super) fn account_model(
     ctx: &WriteContext,
     old: Option<&cloud_account::Model>,
 ) -> cloud_account::Model {
+    let id = r.id();
+    // Tags not read this time stay as they were, with the time they were read.
+    let (tags, tags_read_at) = match r.tags {
+        Some(tags) => (tags, Some(ctx.at)),
+        None => old.map_or_else(Default::default, |o| (o.tags.0.clone(), o.tags_read_at)),
+    };
     cloud_account::Model {
-        id: r.id(),
+        id,
         provider: r.provider,
         native_id: r.native_id,
         name: r.name,
@@ -231,7 +249,7 @@ pub(super) fn account_model(
         status: r.status,
         raw_status: r.raw_status,
         region_residency: r.region_residency,
-        tags: json_column::Tags(r.tags),
+        tags: json_column::Tags(tags),
         raw: r.raw,
         scope: r.scope,
         source: r.source,
@@ -241,7 +259,27 @@ pub(super) fn account_model(
         last_run_id: ctx.run_id,
         provenance: r.provenance,
         observed_digest: None,
+        tags_read_at,
     }
+}
+
+/// The stored account with the tags just read: seen now, its tags read now. Nothing for an
+/// account that is not stored.
+pub(super) fn tags_read(
+    read: super::TagsRead,
+    ctx: &WriteContext,
+    old: Option<&cloud_account::Model>,
+) -> Option<cloud_account::Model> {
+    let mut row = old?.clone();
+    row.tags = json_column::Tags(read.tags);
+    row.tags_read_at = Some(ctx.at);
+    row.last_seen_at = ctx.at;
+    row.last_run_id = ctx.run_id.or(row.last_run_id);
+    row.observed_digest = None;
+    if let Value::Object(provenance) = &mut row.provenance {
+        provenance.insert("tags".into(), read.provenance);
+    }
+    Some(row)
 }
 
 /// Builds the endpoint row a write leaves behind. People own the description, collectors
@@ -336,7 +374,7 @@ mod tests {
             status: AccountStatus::Active,
             raw_status: Some("ACTIVE".into()),
             region_residency: None,
-            tags: [("team".to_owned(), "web".to_owned())].into(),
+            tags: Some([("team".to_owned(), "web".to_owned())].into()),
             raw: json!({ "projectId": "proj-1" }),
             scope: "organizations/1".into(),
             source: "gcp/1".into(),

@@ -29,7 +29,7 @@ pub fn account(native_id: &str, scope: &str) -> AccountRecord {
         status: AccountStatus::Active,
         raw_status: Some("ACTIVE".into()),
         region_residency: None,
-        tags: [("team".to_owned(), "payments".to_owned())].into(),
+        tags: Some([("team".to_owned(), "payments".to_owned())].into()),
         raw: json!({ "Id": native_id, "Status": "ACTIVE" }),
         scope: scope.to_owned(),
         source: "test/0".into(),

@@ -1,5 +1,6 @@
 //! Store tests, each on SQLite and on PostgreSQL (see `entity::testing`).
 
+mod enrich;
 mod fixtures;
 mod migrations;
 mod removal;

@@ -70,13 +70,19 @@ async fn writing_the_same_batch_twice_changes_only_last_seen(db: &TestDb) {
     assert_eq!(after.last_seen_at, t(15));
     assert_eq!(after.last_run_id, Some(second_run));
     assert_eq!(
+        after.tags_read_at,
+        Some(t(15)),
+        "the records read the tags again"
+    );
+    assert_eq!(
         cloud_account::Model {
             last_seen_at: before.last_seen_at,
             last_run_id: before.last_run_id,
+            tags_read_at: before.tags_read_at,
             ..after
         },
         before,
-        "nothing but last_seen_at and the run changed"
+        "nothing but last_seen_at, the run and when the tags were read changed"
     );
 
     let history = changes(db).await;
@@ -114,7 +120,10 @@ async fn a_change_records_only_the_changed_fields(db: &TestDb) {
     let mut changed = account("111111111111", "o-test");
     changed.status = AccountStatus::Suspended;
     changed.raw_status = Some("SUSPENDED".into());
-    changed.tags.insert("cost-center".into(), "42".into());
+    changed
+        .tags
+        .get_or_insert_default()
+        .insert("cost-center".into(), "42".into());
     // Bookkeeping differs too, but is not history.
     changed.provenance = json!({ "api": "organizations:ListAccounts", "page": 2 });
     let run2 = run(db, "o-test", t(15)).await;
@@ -798,6 +807,7 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
         last_run_id: Some(meanwhile),
         provenance: json!({}),
         observed_digest: None,
+        tags_read_at: None,
     };
     cloud_account::Entity::insert(theirs.into_active_model())
         .exec(&txn)
