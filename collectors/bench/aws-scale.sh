@@ -3,7 +3,8 @@
 # (collectors/src/peers/organizations.rs), an organization of ACCOUNTS accounts in OUS OUs
 # over DEPTH levels that answers every call after LATENCY_MS and, with RATE set, throttles as
 # Organizations does (TooManyRequestsException) beyond RATE requests/s (burst BURST). Prints,
-# for each of RUNS runs: status, run time, requests by operation, throttled calls, peak RSS.
+# for each of RUNS runs: status, run time, requests by operation, throttled calls, peak RSS,
+# and tag coverage: the accounts whose tags have been read, and those read by this run.
 # It measures; nothing here asserts (docs/collectors.md).
 #
 #   ACCOUNTS=10000 OUS=200 DEPTH=4 LATENCY_MS=40 RATE=20 collectors/bench/aws-scale.sh
@@ -41,21 +42,29 @@ for n in $(seq 1 "$runs"); do
     "$collect" --database-url "sqlite://$work/inventory.db?mode=rwc" \
     --log-format json aws 2>"$work/run.log" || true
   after="$(stats)"
-  python3 - "$before" "$after" "$(cat "$work/rss")" "$work/run.log" "$n" <<'PY'
-import json, sys
-before, after, rss, log, n = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-summary = {}
+  python3 - "$before" "$after" "$(cat "$work/rss")" "$work/run.log" "$n" "$work/inventory.db" <<'PY'
+import json, sqlite3, sys
+before, after, rss, log, n, db = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+summary, enriched = {}, {}
 for line in open(log):
     try:
         entry = json.loads(line)
     except ValueError:
         continue
-    if entry.get("message") == "collector run finished" or entry.get("fields", {}).get("message") == "collector run finished":
-        summary = entry.get("fields", entry)
+    fields = entry.get("fields", entry)
+    if fields.get("message") == "collector run finished":
+        summary = fields
+    if fields.get("message") == "collector run enrichment finished":
+        enriched = fields
 requests = {op: after["requests"].get(op, 0) - before["requests"].get(op, 0) for op in after["requests"]}
 requests = {op: c for op, c in sorted(requests.items()) if c}
 print(f"run {n}: {summary.get('status')} in {summary.get('seconds', 0):.1f} s, seen {summary.get('seen')}, "
       f"{sum(requests.values())} requests {requests}, throttled {after['throttled'] - before['throttled']}, "
       f"peak RSS {rss / 1024:.1f} MiB")
+total, tagged = sqlite3.connect(db).execute(
+    "SELECT count(*), count(tags_read_at) FROM cloud_accounts WHERE removed_at IS NULL").fetchone()
+print(f"  tags: {tagged}/{total} accounts read ({100 * tagged / max(total, 1):.0f} %), "
+      f"{enriched.get('read', 0)} by this run, {enriched.get('changed', 0)} changed"
+      + (f", stopped by: {enriched['error']}" if enriched.get("error") else ""))
 PY
 done

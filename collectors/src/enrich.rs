@@ -16,8 +16,9 @@ use tokio::time::{Instant, Interval};
 /// read; the rest is left for the last batch's write and closing the run.
 pub const DEADLINE_SHARE: f64 = 0.8;
 
-/// Assets asked about at a time; each batch is written as one transaction.
-const BATCH: usize = 100;
+/// Assets asked about at a time; each batch is written as one transaction while the next
+/// is read. The source's reads drain at the end of each batch, so batches are large.
+const BATCH: usize = 500;
 
 /// What one run's enrichment did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -47,32 +48,49 @@ pub async fn enrich<S: Source>(
         due: due.len() as u64,
         ..Outcome::default()
     };
+    // Each batch is written while the next one is read.
+    let mut unwritten = Vec::new();
     for batch in due.chunks(BATCH) {
         if Instant::now() >= until {
             break;
         }
-        let read = source.enrich(batch.to_vec(), until);
-        tokio::pin!(read);
-        let read = loop {
-            tokio::select! {
-                read = &mut read => break read,
-                _ = ticker.tick() => tracing::info!(
-                    enrichment = enrichment.as_str(),
-                    due = outcome.due,
-                    read = outcome.read,
-                    "collector run enrichment progress"
-                ),
+        let read = async {
+            let read = source.enrich(batch.to_vec(), until);
+            tokio::pin!(read);
+            loop {
+                tokio::select! {
+                    read = &mut read => break read,
+                    _ = ticker.tick() => tracing::info!(
+                        enrichment = enrichment.as_str(),
+                        due = outcome.due,
+                        read = outcome.read,
+                        "collector run enrichment progress"
+                    ),
+                }
             }
         };
+        let (written, read) = tokio::join!(write(db, run_id, std::mem::take(&mut unwritten)), read);
+        outcome.changed += written?;
         outcome.read += read.read.len() as u64;
-        if !read.read.is_empty() {
-            let ctx = WriteContext::run(run_id, Utc::now());
-            outcome.changed += record(db, &ctx, read.read).await?.updated;
-        }
+        unwritten = read.read;
         if let Some(err) = read.error {
             outcome.error = Some(err.to_string());
             break;
         }
     }
+    outcome.changed += write(db, run_id, unwritten).await?;
     Ok(outcome)
+}
+
+/// Records what a batch read, in one transaction; how many values changed.
+async fn write(
+    db: &sea_orm::DatabaseConnection,
+    run_id: i64,
+    read: Vec<entity::enrich::Enriched>,
+) -> Result<u64, StoreError> {
+    if read.is_empty() {
+        return Ok(0);
+    }
+    let ctx = WriteContext::run(run_id, Utc::now());
+    Ok(record(db, &ctx, read).await?.updated)
 }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How the second `ListAccounts` page answers.
+/// How the root's second `ListAccountsForParent` page answers.
 #[derive(Clone, Copy, Debug)]
 pub enum SecondPage {
     Fine,

@@ -163,22 +163,59 @@ pub struct TagsRead {
 /// Sets the tags of accounts already stored, as read at `ctx.at`: a change is history like
 /// any, and `tags_read_at` and `last_seen_at` become `ctx.at`. An account that is not
 /// stored is skipped: tags alone make no account.
+///
+/// Most reads find the tags unchanged: those rows get one `UPDATE` of their times, and only
+/// the changed ones go through the upsert (their whole rows read, history written). Each of
+/// the two is a transaction; either alone leaves nothing wrong, only tags to read again.
 pub(crate) async fn record_tags(
     db: &DatabaseConnection,
     ctx: &WriteContext,
     reads: Vec<TagsRead>,
 ) -> Result<WriteCounts, StoreError> {
+    use cloud_account::Column as C;
     // Tags are kept as the provider says, like the rest of an account (`validate`).
     let reads = last_wins(reads, |r| r.id.clone());
-    upsert(
-        db,
-        ctx,
-        reads,
-        |r| r.id.clone(),
-        Read::Whole,
-        tracked::tags_read,
-    )
-    .await
+    let ids: Vec<String> = reads.iter().map(|r| r.id.clone()).collect();
+    let stored: HashMap<String, crate::json_column::Tags> = cloud_account::Entity::find()
+        .select_only()
+        .columns([C::Id, C::Tags])
+        .filter(C::Id.is_in(ids))
+        .into_tuple::<(String, crate::json_column::Tags)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let (unchanged, changed): (Vec<TagsRead>, Vec<TagsRead>) = reads
+        .into_iter()
+        .filter(|r| stored.contains_key(&r.id))
+        .partition(|r| stored.get(&r.id).is_some_and(|tags| tags.0 == r.tags));
+    let mut counts = WriteCounts {
+        unchanged: unchanged.len() as u64,
+        ..WriteCounts::default()
+    };
+    if !unchanged.is_empty() {
+        cloud_account::Entity::update_many()
+            .col_expr(C::TagsReadAt, Expr::value(ctx.at))
+            .col_expr(C::LastSeenAt, Expr::value(ctx.at))
+            .col_expr(C::LastRunId, Expr::value(ctx.run_id))
+            .filter(C::Id.is_in(unchanged.into_iter().map(|r| r.id)))
+            .exec(db)
+            .await?;
+    }
+    if !changed.is_empty() {
+        counts.add(
+            upsert(
+                db,
+                ctx,
+                changed,
+                |r| r.id.clone(),
+                Read::Whole,
+                tracked::tags_read,
+            )
+            .await?,
+        );
+    }
+    Ok(counts)
 }
 
 /// The shared upsert, segment by segment (`write_segment`): read the stored rows, decide
@@ -264,8 +301,15 @@ where
     let update: Vec<&'static str> = M::update_columns().iter().map(|c| c.as_str()).collect();
     let ids: Vec<String> = segment.iter().map(key).collect();
     let stored = stored_rows::<M>(session, &ids, read).await?;
-    let (mut built, builder) =
-        build_chunks(Steps { backend, copies }, ctx, segment, ids, stored, read, model);
+    let (mut built, builder) = build_chunks(
+        Steps { backend, copies },
+        ctx,
+        segment,
+        ids,
+        stored,
+        read,
+        model,
+    );
     let mut pending = Pending::default();
     while let Some(chunk) = built.recv().await {
         if let Some(new_rows) = pending.keep(chunk)? {
