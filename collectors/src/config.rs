@@ -108,6 +108,9 @@ pub enum SourceCommand {
         /// Base URL of the Resource Manager API.
         #[arg(long, env = "INVENTORY_GCP_CRM_URL", default_value = collectors_gcp_default())]
         base_url: url::Url,
+        /// Parents (the scope, folders) listed at once.
+        #[arg(long, env = "INVENTORY_GCP_CONCURRENCY", default_value_t = 8)]
+        concurrency: usize,
         #[command(flatten)]
         http: HttpArgs,
     },
@@ -211,11 +214,16 @@ pub struct HttpArgs {
     /// Items asked for per page.
     #[arg(long, env = "INVENTORY_PAGE_SIZE", default_value_t = 500)]
     pub page_size: u32,
+    /// Requests per second at most to one scope (organization, folder or tenant), retries
+    /// included; `0` lifts the limit. Throttling answers slow the run down further.
+    #[arg(long, env = "INVENTORY_MAX_REQUESTS_PER_SECOND", default_value_t = 20)]
+    pub max_requests_per_second: u32,
 }
 
 impl HttpArgs {
     pub fn retry(&self) -> crate::http::RetryPolicy {
         crate::http::RetryPolicy {
+            rate: std::num::NonZeroU32::new(self.max_requests_per_second),
             max_attempts: self.max_attempts,
             min_delay: std::time::Duration::from_millis(500),
             max_delay: std::time::Duration::from_secs(30),

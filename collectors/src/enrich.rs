@@ -8,17 +8,19 @@
 use crate::source::Source;
 use chrono::Utc;
 use entity::StoreError;
-use entity::enrich::{Enrichment, due, record};
+use entity::enrich::{Enriched, Enrichment, due, record};
 use entity::write::WriteContext;
+use futures::StreamExt;
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval};
 
 /// The share of a run's deadline, counted from its start, within which enrichments are
 /// read; the rest is left for the last batch's write and closing the run.
 pub const DEADLINE_SHARE: f64 = 0.8;
 
-/// Assets asked about at a time; each batch is written as one transaction while the next
-/// is read. The source's reads drain at the end of each batch, so batches are large.
-const BATCH: usize = 500;
+/// Values written per transaction, each batch while the next is read.
+const BATCH: usize = 100;
 
 /// What one run's enrichment did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub struct Outcome {
 /// Reads `enrichment` for the assets run `run_id` saw in `scope`, stalest first, starting
 /// no read after `until`; a progress line at every tick of `ticker`.
 pub async fn enrich<S: Source>(
-    db: &sea_orm::DatabaseConnection,
+    db: &DatabaseConnection,
     source: &mut S,
     enrichment: Enrichment,
     run_id: i64,
@@ -48,49 +50,71 @@ pub async fn enrich<S: Source>(
         due: due.len() as u64,
         ..Outcome::default()
     };
-    // Each batch is written while the next one is read.
-    let mut unwritten = Vec::new();
-    for batch in due.chunks(BATCH) {
-        if Instant::now() >= until {
-            break;
-        }
-        let read = async {
-            let read = source.enrich(batch.to_vec(), until);
-            tokio::pin!(read);
-            loop {
-                tokio::select! {
-                    read = &mut read => break read,
-                    _ = ticker.tick() => tracing::info!(
-                        enrichment = enrichment.as_str(),
-                        due = outcome.due,
-                        read = outcome.read,
-                        "collector run enrichment progress"
-                    ),
-                }
+    let reads = source.enrich(due, until);
+    tokio::pin!(reads);
+    let mut batch = Vec::with_capacity(BATCH);
+    // The batch being written, while reads go on.
+    let mut writing: Option<JoinHandle<Result<u64, StoreError>>> = None;
+    loop {
+        let read = tokio::select! {
+            read = reads.next() => read,
+            _ = ticker.tick() => {
+                tracing::info!(
+                    enrichment = enrichment.as_str(),
+                    due = outcome.due,
+                    read = outcome.read,
+                    "collector run enrichment progress"
+                );
+                continue;
             }
         };
-        let (written, read) = tokio::join!(write(db, run_id, std::mem::take(&mut unwritten)), read);
-        outcome.changed += written?;
-        outcome.read += read.read.len() as u64;
-        unwritten = read.read;
-        if let Some(err) = read.error {
-            outcome.error = Some(err.to_string());
-            break;
+        match read {
+            Some(Ok(enriched)) => {
+                outcome.read += 1;
+                batch.push(enriched);
+                if batch.len() < BATCH {
+                    continue;
+                }
+            }
+            Some(Err(err)) => {
+                outcome.error = Some(err.to_string());
+                break;
+            }
+            None => break,
         }
+        if let Some(previous) = writing.take() {
+            outcome.changed += joined(previous.await)?;
+        }
+        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+        writing = Some(tokio::spawn(write(db.clone(), run_id, full)));
     }
-    outcome.changed += write(db, run_id, unwritten).await?;
+    if let Some(previous) = writing.take() {
+        outcome.changed += joined(previous.await)?;
+    }
+    outcome.changed += write(db.clone(), run_id, batch).await?;
     Ok(outcome)
 }
 
-/// Records what a batch read, in one transaction; how many values changed.
+/// A write task's result; a task that panicked is a failed write.
+fn joined(
+    result: Result<Result<u64, StoreError>, tokio::task::JoinError>,
+) -> Result<u64, StoreError> {
+    result.map_err(|e| {
+        StoreError::Db(sea_orm::DbErr::Custom(format!(
+            "writing a batch failed: {e}"
+        )))
+    })?
+}
+
+/// Records a batch, in one transaction; how many values changed.
 async fn write(
-    db: &sea_orm::DatabaseConnection,
+    db: DatabaseConnection,
     run_id: i64,
-    read: Vec<entity::enrich::Enriched>,
+    read: Vec<Enriched>,
 ) -> Result<u64, StoreError> {
     if read.is_empty() {
         return Ok(0);
     }
     let ctx = WriteContext::run(run_id, Utc::now());
-    Ok(record(db, &ctx, read).await?.updated)
+    Ok(record(&db, &ctx, read).await?.updated)
 }

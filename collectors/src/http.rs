@@ -1,13 +1,17 @@
-//! JSON over HTTPS for the REST sources (GCP, Azure): one client with timeouts, bearer
-//! tokens, and retries of what is worth retrying (429, 5xx, timeouts, dropped connections,
-//! bodies that are not JSON) with capped exponential backoff and jitter, honouring
-//! `Retry-After`. Errors name the request and the reason, never the token.
+//! JSON over HTTPS for the REST sources (GCP, Azure): one client per scope (an organization,
+//! a tenant) with timeouts, bearer tokens, a client-side rate limit (a token bucket, so a run
+//! stays under the provider's quota instead of running into it), and retries of what is worth
+//! retrying (429, 5xx, timeouts, dropped connections, bodies that are not JSON) with capped
+//! exponential backoff and jitter, honouring `Retry-After`. Errors name the request and the
+//! reason, never the token.
 
 use crate::source::CollectError;
 use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
+use std::num::NonZeroU32;
 use std::time::Duration;
 use url::Url;
 
@@ -15,8 +19,12 @@ use url::Url;
 /// would pass anyway).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// How requests to one scope are paced and retried.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// Requests per second at most, every attempt counted (a burst of as many); `None`: no
+    /// client-side limit.
+    pub rate: Option<NonZeroU32>,
     /// Attempts per request, the first included.
     pub max_attempts: u32,
     pub min_delay: Duration,
@@ -70,6 +78,7 @@ impl Failure {
 pub struct Http {
     client: reqwest::Client,
     policy: RetryPolicy,
+    limiter: Option<DefaultDirectRateLimiter>,
 }
 
 /// `Retry-After` as seconds (the HTTP-date form is rare from these APIs and is treated as
@@ -121,7 +130,14 @@ impl Http {
             .connect_timeout(policy.timeout)
             .build()
             .map_err(|e| CollectError::Invalid(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { client, policy })
+        let limiter = policy
+            .rate
+            .map(|rate| RateLimiter::direct(Quota::per_second(rate)));
+        Ok(Self {
+            client,
+            policy,
+            limiter,
+        })
     }
 
     /// GETs `url` as JSON with `token`, retrying per the policy. `api` names the operation
@@ -133,6 +149,9 @@ impl Http {
         token: &str,
     ) -> Result<Fetched, CollectError> {
         let attempt = || async {
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
             let response = self
                 .client
                 .get(url.clone())

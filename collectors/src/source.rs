@@ -3,6 +3,7 @@
 
 use entity::enrich::{Due, Enriched, Enrichment};
 use entity::record::{AccountRecord, EndpointRecord};
+use futures::Stream;
 use std::future::Future;
 use tokio::time::Instant;
 
@@ -77,22 +78,15 @@ pub trait Source: Send {
         None
     }
 
-    /// Reads the enrichment of these assets, as many at a time as the source allows,
-    /// starting no read after `until`. What was read comes back even when a read failed;
-    /// an asset that no longer exists is left out.
+    /// Reads the enrichment of these assets as they are pulled, as many at a time as the
+    /// source allows, in about their order, starting no read after `until`. An asset that no
+    /// longer exists is left out; the runner stops at the first error.
     fn enrich(
         &mut self,
         due: Vec<Due>,
         until: Instant,
-    ) -> impl Future<Output = Enrichments> + Send {
+    ) -> impl Stream<Item = Result<Enriched, CollectError>> + Send + '_ {
         let _ = (due, until);
-        async { Enrichments::default() }
+        futures::stream::empty()
     }
-}
-
-/// What [`Source::enrich`] read, and the failure that stopped it, if one did.
-#[derive(Debug, Default)]
-pub struct Enrichments {
-    pub read: Vec<Enriched>,
-    pub error: Option<CollectError>,
 }

@@ -12,7 +12,7 @@ mod hierarchy;
 mod read;
 mod walk;
 
-use crate::source::{CollectError, Enrichments, Owns, Page, Source};
+use crate::source::{CollectError, Owns, Page, Source};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
@@ -211,40 +211,35 @@ impl Source for AwsSource {
     }
 
     /// `ListTagsForResource`, `concurrency` accounts at a time.
-    async fn enrich(&mut self, due: Vec<Due>, until: Instant) -> Enrichments {
-        let Ok(opened) = self.opened() else {
-            return Enrichments {
-                read: Vec::new(),
-                error: Some(CollectError::Invalid("the source was not opened".into())),
-            };
-        };
-        let client = &opened.client;
-        let mut reads = futures::stream::iter(due)
-            .take_while(|_| std::future::ready(Instant::now() < until))
-            .map(|due| async move {
-                let tags = read::tags(client, &due.native_id).await;
-                (due, tags)
-            })
-            .buffer_unordered(self.options.concurrency.max(1));
-        let mut enrichments = Enrichments::default();
-        while let Some((due, tags)) = reads.next().await {
-            match tags {
-                Ok(Some((tags, request_ids))) => enrichments.read.push(Enriched {
-                    key: due.key,
-                    value: Read::Tags(tags),
-                    provenance: json!({
-                        "operations": ["ListTagsForResource"],
-                        "request_ids": request_ids,
-                    }),
-                }),
-                // It left the organization since the walk; the next run sees that.
-                Ok(None) => {}
-                Err(err) => {
-                    enrichments.error = Some(err);
-                    break;
+    fn enrich(
+        &mut self,
+        due: Vec<Due>,
+        until: Instant,
+    ) -> impl futures::Stream<Item = Result<Enriched, CollectError>> + Send + '_ {
+        let client = self.opened.as_ref().map(|opened| opened.client.clone());
+        let concurrency = self.options.concurrency.max(1);
+        futures::stream::iter(due)
+            .take_while(move |_| std::future::ready(Instant::now() < until))
+            .map(move |due| {
+                let client = client.clone();
+                async move {
+                    let Some(client) = client else {
+                        return Err(CollectError::Invalid("the source was not opened".into()));
+                    };
+                    Ok(read::tags(&client, &due.native_id)
+                        .await?
+                        .map(|(tags, request_ids)| Enriched {
+                            key: due.key,
+                            value: Read::Tags(tags),
+                            provenance: json!({
+                                "operations": ["ListTagsForResource"],
+                                "request_ids": request_ids,
+                            }),
+                        }))
                 }
-            }
-        }
-        enrichments
+            })
+            .buffer_unordered(concurrency)
+            // An account that left the organization since the walk: the next run sees that.
+            .filter_map(|read| std::future::ready(read.transpose()))
     }
 }

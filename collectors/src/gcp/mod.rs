@@ -33,6 +33,8 @@ pub struct GcpOptions {
     pub credentials_file: Option<PathBuf>,
     pub retry: RetryPolicy,
     pub page_size: u32,
+    /// Parents (the scope, folders) listed at the same time.
+    pub concurrency: usize,
 }
 
 pub struct GcpSource {

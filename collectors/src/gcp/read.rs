@@ -1,14 +1,21 @@
-//! Walking Resource Manager v3: `projects.list` per parent (with `showDeleted`),
-//! `folders.list` to descend, or `projects.search`; `folders.get` and `organizations.get`
-//! resolve names, each once per run. Every `nextPageToken` is followed.
+//! Walking Resource Manager v3: level by level from the scope, `concurrency` parents at a
+//! time, each parent's projects (`projects.list` with `showDeleted`, sent as pages as they
+//! arrive) and folders (`folders.list`, whose names and parents give every project's ancestry
+//! without a call per folder); or `projects.search`. `folders.get` and `organizations.get`
+//! resolve only what lies above the scope, each once per run. Every `nextPageToken` is
+//! followed.
 
 use super::{GcpOptions, Tokens, VISIBLE};
 use crate::http::Http;
 use crate::source::{CollectError, Page};
 use entity::enums::{AccountStatus, Provider};
 use entity::record::{AccountRecord, Ancestor};
+use futures::StreamExt;
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::mpsc;
 use url::Url;
 
@@ -24,12 +31,16 @@ pub struct Reader {
     tokens: Tokens,
     options: GcpOptions,
     pages: mpsc::Sender<Result<Page, CollectError>>,
-    nodes: HashMap<String, Node>,
-    page_number: u32,
+    nodes: Mutex<HashMap<String, Node>>,
+    page_number: AtomicU32,
 }
 
 fn text(value: &Value, field: &str) -> Option<String> {
     value.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn poisoned() -> CollectError {
+    CollectError::Invalid("the folder cache lock was poisoned".into())
 }
 
 impl Reader {
@@ -44,19 +55,27 @@ impl Reader {
             tokens,
             options,
             pages,
-            nodes: HashMap::new(),
-            page_number: 0,
+            nodes: Mutex::new(HashMap::new()),
+            page_number: AtomicU32::new(0),
         }
     }
 
-    pub async fn run(mut self) {
-        let result = if self.options.scope == VISIBLE {
-            self.search().await
-        } else {
-            self.walk().await
+    /// Reads the scope; stops at once when the run stops reading.
+    pub async fn run(self) {
+        let reader = self.pages.clone();
+        let read = async {
+            let result = if self.options.scope == VISIBLE {
+                self.search().await
+            } else {
+                self.walk().await
+            };
+            if let Err(err) = result {
+                let _ = self.pages.send(Err(err)).await;
+            }
         };
-        if let Err(err) = result {
-            let _ = self.pages.send(Err(err)).await;
+        tokio::select! {
+            () = read => {}
+            () = reader.closed() => tracing::debug!("the run stopped reading; the walk stops"),
         }
     }
 
@@ -73,14 +92,18 @@ impl Reader {
     }
 
     /// Every page of a list call, handed to `each` as it arrives.
-    async fn pages_of(
-        &mut self,
+    async fn pages_of<F, Fut>(
+        &self,
         api: &str,
         path: &str,
         query: &[(&str, &str)],
         items: &str,
-        mut each: impl AsyncPageFn,
-    ) -> Result<(), CollectError> {
+        mut each: F,
+    ) -> Result<(), CollectError>
+    where
+        F: FnMut(Vec<Value>, Request) -> Fut,
+        Fut: Future<Output = Result<(), CollectError>>,
+    {
         let page_size = self.options.page_size.to_string();
         let mut token: Option<String> = None;
         loop {
@@ -90,20 +113,18 @@ impl Reader {
                 pairs.push(("pageToken", token));
             }
             let url = self.url(path, &pairs);
-            let fetched = self.get(api, &url).await?;
-            let list = fetched
-                .body
-                .get(items)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let mut fetched = self.get(api, &url).await?;
+            let list = match fetched.body.get_mut(items).map(Value::take) {
+                Some(Value::Array(list)) => list,
+                _ => Vec::new(),
+            };
             let request = Request {
                 id: fetched.request_id,
                 // Path and query only: our URLs carry no secret, and the host is configuration.
                 url: format!("{}?{}", url.path(), url.query().unwrap_or_default()),
             };
-            each.call(self, list, request).await?;
             token = text(&fetched.body, "nextPageToken").filter(|t| !t.is_empty());
+            each(list, request).await?;
             if token.is_none() {
                 return Ok(());
             }
@@ -111,8 +132,8 @@ impl Reader {
     }
 
     /// The organization or folder `name`, fetched once.
-    async fn node(&mut self, name: &str) -> Result<Node, CollectError> {
-        if let Some(node) = self.nodes.get(name) {
+    async fn node(&self, name: &str) -> Result<Node, CollectError> {
+        if let Some(node) = self.nodes.lock().map_err(|_| poisoned())?.get(name) {
             return Ok(node.clone());
         }
         let api = if name.starts_with("folders/") {
@@ -125,12 +146,15 @@ impl Reader {
             display: text(&fetched.body, "displayName").unwrap_or_else(|| name.to_owned()),
             parent: text(&fetched.body, "parent"),
         };
-        self.nodes.insert(name.to_owned(), node.clone());
+        self.nodes
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(name.to_owned(), node.clone());
         Ok(node)
     }
 
     /// From the organization down to `parent` (projects outside an organization: empty).
-    async fn ancestry(&mut self, parent: Option<&str>) -> Result<Vec<Ancestor>, CollectError> {
+    async fn ancestry(&self, parent: Option<&str>) -> Result<Vec<Ancestor>, CollectError> {
         let mut chain = Vec::new();
         let mut next = parent.map(str::to_owned);
         while let Some(name) = next.take() {
@@ -160,22 +184,31 @@ impl Reader {
     }
 
     async fn send_projects(
-        &mut self,
+        &self,
         projects: Vec<Value>,
         api: &str,
         request: Request,
     ) -> Result<(), CollectError> {
-        self.page_number += 1;
+        let page_number = self.page_number.fetch_add(1, Ordering::Relaxed) + 1;
+        // The projects of a list page share their parent; `projects.search` mixes them.
+        let mut chains: HashMap<Option<String>, Vec<Ancestor>> = HashMap::new();
         let mut accounts = Vec::with_capacity(projects.len());
         for project in projects {
             let parent = text(&project, "parent");
-            let ancestors = self.ancestry(parent.as_deref()).await?;
+            let ancestors = match chains.get(&parent) {
+                Some(chain) => chain.clone(),
+                None => {
+                    let chain = self.ancestry(parent.as_deref()).await?;
+                    chains.insert(parent.clone(), chain.clone());
+                    chain
+                }
+            };
             accounts.push(record(
                 project,
                 parent,
                 ancestors,
                 api,
-                self.page_number,
+                page_number,
                 &request,
             ));
         }
@@ -190,50 +223,73 @@ impl Reader {
             .map_err(|_| CollectError::Invalid("the runner stopped reading".into()))
     }
 
-    async fn search(&mut self) -> Result<(), CollectError> {
+    async fn search(&self) -> Result<(), CollectError> {
         self.pages_of(
             "projects.search",
             "projects:search",
             &[],
             "projects",
-            SendProjects("projects.search"),
+            |projects, request| self.send_projects(projects, "projects.search", request),
         )
         .await
     }
 
-    /// Breadth first from the scope: the projects under each parent, then its folders.
-    async fn walk(&mut self) -> Result<(), CollectError> {
-        let mut queue = VecDeque::from([self.options.scope.clone()]);
-        while let Some(parent) = queue.pop_front() {
-            self.pages_of(
-                "projects.list",
-                "projects",
-                &[("parent", &parent), ("showDeleted", "true")],
-                "projects",
-                SendProjects("projects.list"),
-            )
-            .await?;
-            let mut folders = Vec::new();
-            self.pages_of(
-                "folders.list",
-                "folders",
-                &[("parent", &parent)],
-                "folders",
-                Collect(&mut folders),
-            )
-            .await?;
-            for folder in folders {
-                if let Some(name) = text(&folder, "name") {
+    /// Level by level from the scope, `concurrency` parents at a time.
+    async fn walk(&self) -> Result<(), CollectError> {
+        // What lies above the scope, and the scope itself, resolved once.
+        self.ancestry(Some(&self.options.scope)).await?;
+        let mut level = vec![self.options.scope.clone()];
+        while !level.is_empty() {
+            let listed: Vec<Result<Vec<Value>, CollectError>> = futures::stream::iter(level)
+                .map(|parent| self.parent(parent))
+                .buffer_unordered(self.options.concurrency.max(1))
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for folders in listed {
+                for folder in folders? {
+                    let Some(name) = text(&folder, "name") else {
+                        continue;
+                    };
                     let node = Node {
                         display: text(&folder, "displayName").unwrap_or_else(|| name.clone()),
                         parent: text(&folder, "parent"),
                     };
-                    self.nodes.insert(name.clone(), node);
-                    queue.push_back(name);
+                    self.nodes
+                        .lock()
+                        .map_err(|_| poisoned())?
+                        .insert(name.clone(), node);
+                    next.push(name);
                 }
             }
+            level = next;
         }
         Ok(())
+    }
+
+    /// A parent's projects, sent page by page, and its folders.
+    async fn parent(&self, parent: String) -> Result<Vec<Value>, CollectError> {
+        self.pages_of(
+            "projects.list",
+            "projects",
+            &[("parent", &parent), ("showDeleted", "true")],
+            "projects",
+            |projects, request| self.send_projects(projects, "projects.list", request),
+        )
+        .await?;
+        let mut folders = Vec::new();
+        self.pages_of(
+            "folders.list",
+            "folders",
+            &[("parent", &parent)],
+            "folders",
+            |items, _| {
+                folders.extend(items);
+                std::future::ready(Ok(()))
+            },
+        )
+        .await?;
+        Ok(folders)
     }
 }
 
@@ -241,44 +297,6 @@ impl Reader {
 pub struct Request {
     id: Option<String>,
     url: String,
-}
-
-/// What to do with each page of a list (async closures over `&mut Reader` are not yet
-/// expressible as plain closures).
-trait AsyncPageFn {
-    fn call<'a>(
-        &'a mut self,
-        reader: &'a mut Reader,
-        items: Vec<Value>,
-        request: Request,
-    ) -> futures::future::BoxFuture<'a, Result<(), CollectError>>;
-}
-
-struct SendProjects(&'static str);
-
-impl AsyncPageFn for SendProjects {
-    fn call<'a>(
-        &'a mut self,
-        reader: &'a mut Reader,
-        items: Vec<Value>,
-        request: Request,
-    ) -> futures::future::BoxFuture<'a, Result<(), CollectError>> {
-        Box::pin(reader.send_projects(items, self.0, request))
-    }
-}
-
-struct Collect<'v>(&'v mut Vec<Value>);
-
-impl AsyncPageFn for Collect<'_> {
-    fn call<'a>(
-        &'a mut self,
-        _reader: &'a mut Reader,
-        items: Vec<Value>,
-        _request: Request,
-    ) -> futures::future::BoxFuture<'a, Result<(), CollectError>> {
-        self.0.extend(items);
-        Box::pin(async { Ok(()) })
-    }
 }
 
 fn record(

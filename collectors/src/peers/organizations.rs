@@ -9,6 +9,7 @@
 //! The organization: a root, `ous` OUs spread over `depth` levels below it, and `accounts`
 //! accounts spread over the root and every OU, each tagged `team` and `cost-center`.
 
+use super::{Bucket, Stats};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,7 +19,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const ORGANIZATION: &str = "o-scale0000001";
 pub const ROOT: &str = "r-sc00";
@@ -36,36 +37,6 @@ pub struct Shape {
     /// burst.
     pub rate: Option<f64>,
     pub burst: f64,
-}
-
-/// A token bucket: what the provider does, simulated; not the client's own limiter.
-struct Bucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-/// Calls answered, by operation, and calls throttled.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct Stats {
-    pub requests: BTreeMap<String, u64>,
-    pub throttled: u64,
 }
 
 struct Org {
@@ -249,14 +220,9 @@ pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result
     let url = format!("http://{}", listener.local_addr()?);
     let peer = Peer {
         org: Arc::new(Mutex::new(build(&shape))),
-        bucket: shape.rate.map(|rate| {
-            Arc::new(Mutex::new(Bucket {
-                rate,
-                burst: shape.burst,
-                tokens: shape.burst,
-                at: Instant::now(),
-            }))
-        }),
+        bucket: shape
+            .rate
+            .map(|rate| Arc::new(Mutex::new(Bucket::new(rate, shape.burst)))),
         shape: Arc::new(shape),
         stats: Arc::default(),
     };

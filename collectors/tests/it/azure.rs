@@ -318,6 +318,7 @@ impl Peer {
                 timeout: Duration::from_secs(5),
             },
             retry: RetryPolicy {
+                rate: None,
                 max_attempts: 3,
                 min_delay: Duration::from_millis(50),
                 max_delay: Duration::from_millis(200),

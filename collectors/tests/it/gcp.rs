@@ -325,12 +325,14 @@ impl Peer {
             scope: scope.to_owned(),
             credentials_file: Some(self.key_file.clone()),
             retry: RetryPolicy {
+                rate: None,
                 max_attempts: 3,
                 min_delay: Duration::from_millis(50),
                 max_delay: Duration::from_millis(200),
                 timeout: Duration::from_secs(1),
             },
             page_size: 2,
+            concurrency: 4,
         }
     }
 
@@ -340,7 +342,7 @@ impl Peer {
 }
 
 /// A service-account key file whose `token_uri` is the peer, with a fresh RSA key.
-fn service_account(url: &str) -> std::path::PathBuf {
+pub fn service_account(url: &str) -> std::path::PathBuf {
     let key = KeyPair::generate(KeySize::Rsa2048).expect("RSA key");
     let der = key.as_der().expect("PKCS#8");
     let body = base64::engine::general_purpose::STANDARD.encode(der.as_ref());

@@ -12,3 +12,4 @@ mod outage;
 mod peer;
 mod prometheus;
 mod scale;
+mod scale_gcp;

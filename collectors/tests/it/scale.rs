@@ -132,12 +132,12 @@ async fn a_run_cut_by_its_deadline_stops_calling(db: &TestDb) {
 /// At a throttle well below what the walk would ask, the run slows down and succeeds.
 async fn a_throttled_run_succeeds(db: &TestDb) {
     let peer = start(Shape {
-        accounts: 200,
-        ous: 10,
-        depth: 2,
+        accounts: 100,
+        ous: 4,
+        depth: 1,
         latency: Duration::from_millis(5),
-        rate: Some(20.0),
-        burst: 5.0,
+        rate: Some(10.0),
+        burst: 2.0,
     })
     .await
     .expect("peer");
@@ -155,10 +155,10 @@ async fn a_throttled_run_succeeds(db: &TestDb) {
     .await
     .expect("run");
     assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.error);
-    assert_eq!(done.seen, 200);
+    assert_eq!(done.seen, 100);
     let stats = peer.stats();
     assert!(stats.throttled > 0, "the peer never throttled: {stats:?}");
-    assert_eq!(stats.requests.get("ListTagsForResource"), Some(&200));
+    assert_eq!(stats.requests.get("ListTagsForResource"), Some(&100));
 }
 
 /// When each account was last read, by key.

@@ -1,0 +1,404 @@
+//! A synthetic GCP organization of any size behind Cloud Resource Manager v3, for the scale
+//! benchmark and the tests that count requests. It follows the v3 REST reference:
+//! `GET /v3/projects?parent=…&pageSize=…&pageToken=…&showDeleted=…`, `GET /v3/folders?parent=…`
+//! (list bodies `{"projects"|"folders": [...], "nextPageToken"}`, at most 1,000 a page, fewer
+//! when asked), `GET /v3/projects:search`, `GET /v3/folders/{id}`,
+//! `GET /v3/organizations/{id}`; errors in the Google API error model
+//! `{"error": {"code", "message", "status"}}`, quota exhaustion as HTTP 429
+//! `RESOURCE_EXHAUSTED`. Its token endpoint answers a service account's JWT-bearer grant as
+//! Google's does (`{"access_token", "token_type", "expires_in"}`). Every call waits a fixed
+//! latency, and one token bucket for the organization answers calls beyond its rate as
+//! throttled.
+//!
+//! The organization: `organizations/1`, `folders` folders spread over `depth` levels below it,
+//! and `projects` projects spread over the organization and every folder.
+
+use super::{Bucket, Stats};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+pub const ORGANIZATION: &str = "organizations/1";
+/// The most a list page holds, whatever is asked.
+const MAX_PAGE: usize = 1_000;
+
+/// The organization's shape and how the peer answers.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub projects: usize,
+    pub folders: usize,
+    pub depth: usize,
+    pub latency: Duration,
+    /// Requests per second the token bucket lets through (none: no throttling), and its
+    /// burst.
+    pub rate: Option<f64>,
+    pub burst: f64,
+}
+
+struct Org {
+    /// Child folders of each parent, in order.
+    folders: HashMap<String, Vec<String>>,
+    /// Projects of each parent, in order (their numbers).
+    projects: HashMap<String, Vec<usize>>,
+    parent: HashMap<String, String>,
+}
+
+#[derive(Clone)]
+struct Peer {
+    org: Arc<Org>,
+    shape: Arc<Shape>,
+    bucket: Option<Arc<Mutex<Bucket>>>,
+    stats: Arc<Mutex<Stats>>,
+}
+
+/// A running peer.
+pub struct Running {
+    pub url: String,
+    peer: Peer,
+}
+
+impl Running {
+    pub fn stats(&self) -> Stats {
+        self.peer
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The project id of project `n`.
+pub fn project_id(n: usize) -> String {
+    format!("scale-project-{n:06}")
+}
+
+fn folder_name(n: usize) -> String {
+    format!("folders/{}", 1_000_000 + n)
+}
+
+fn build(shape: &Shape) -> Org {
+    let mut org = Org {
+        folders: HashMap::new(),
+        projects: HashMap::new(),
+        parent: HashMap::new(),
+    };
+    let depth = shape.depth.max(1);
+    let mut above = vec![ORGANIZATION.to_owned()];
+    let mut parents = vec![ORGANIZATION.to_owned()];
+    let mut made = 0;
+    for level in 0..depth {
+        let count = if level + 1 == depth {
+            shape.folders - made
+        } else {
+            shape.folders / depth
+        };
+        let mut this = Vec::new();
+        for i in 0..count {
+            let name = folder_name(made + i);
+            let parent = above[i % above.len()].clone();
+            org.folders
+                .entry(parent.clone())
+                .or_default()
+                .push(name.clone());
+            org.parent.insert(name.clone(), parent);
+            this.push(name.clone());
+            parents.push(name);
+        }
+        made += count;
+        if !this.is_empty() {
+            above = this;
+        }
+    }
+    for n in 0..shape.projects {
+        org.projects
+            .entry(parents[n % parents.len()].clone())
+            .or_default()
+            .push(n);
+    }
+    org
+}
+
+fn project(parent: &str, n: usize) -> Value {
+    json!({
+        "name": format!("projects/{}", 100_000_000_000u64 + n as u64),
+        "parent": parent,
+        "projectId": project_id(n),
+        "state": "ACTIVE",
+        "displayName": format!("Project {n}"),
+        "createTime": "2024-01-08T10:00:00.000Z",
+        "updateTime": "2024-06-01T10:00:00.000Z",
+        "etag": "W/\"e\"",
+        "labels": { "team": format!("team-{}", n % 10), "env": if n.is_multiple_of(2) { "prod" } else { "dev" } },
+    })
+}
+
+fn folder(org: &Org, name: &str) -> Value {
+    json!({
+        "name": name,
+        "parent": org.parent.get(name),
+        "displayName": format!("Folder {}", name.trim_start_matches("folders/")),
+        "state": "ACTIVE",
+        "createTime": "2023-01-01T00:00:00.000Z",
+        "etag": "W/\"f\"",
+    })
+}
+
+/// Starts the peer on a free loopback port.
+pub async fn start(shape: Shape) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    serve(listener, shape)
+}
+
+/// Serves the peer on `listener`.
+pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result<Running> {
+    let url = format!("http://{}", listener.local_addr()?);
+    let peer = Peer {
+        org: Arc::new(build(&shape)),
+        bucket: shape
+            .rate
+            .map(|rate| Arc::new(Mutex::new(Bucket::new(rate, shape.burst)))),
+        shape: Arc::new(shape),
+        stats: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/v3/projects", get(list_projects))
+        .route("/v3/projects:search", get(search_projects))
+        .route("/v3/folders", get(list_folders))
+        .route("/v3/folders/{id}", get(get_folder))
+        .route("/v3/organizations/{id}", get(get_organization))
+        .route("/token", post(token))
+        .route("/stats", get(stats))
+        .with_state(peer.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running { url, peer })
+}
+
+async fn stats(State(peer): State<Peer>) -> Response {
+    let stats = peer
+        .stats
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    axum::Json(stats).into_response()
+}
+
+fn error(status: StatusCode, google: &str, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/json; charset=UTF-8")],
+        json!({ "error": { "code": status.as_u16(), "message": message, "status": google } })
+            .to_string(),
+    )
+        .into_response()
+}
+
+fn answer(body: Value) -> Response {
+    (
+        StatusCode::OK,
+        [
+            ("content-type", "application/json; charset=UTF-8"),
+            ("x-goog-request-id", "scale-peer"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Waits the latency and takes a token: `Some(answer)` when the call is refused.
+async fn admit(peer: &Peer, operation: &str, headers: &HeaderMap) -> Option<Response> {
+    tokio::time::sleep(peer.shape.latency).await;
+    if headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| !v.starts_with("Bearer "))
+    {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials.",
+        ));
+    }
+    let allowed = peer
+        .bucket
+        .as_ref()
+        .is_none_or(|bucket| bucket.lock().unwrap_or_else(PoisonError::into_inner).take());
+    let mut stats = peer.stats.lock().unwrap_or_else(PoisonError::into_inner);
+    if allowed {
+        *stats.requests.entry(operation.to_owned()).or_default() += 1;
+        None
+    } else {
+        stats.throttled += 1;
+        Some(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'cloudresourcemanager.googleapis.com'.",
+        ))
+    }
+}
+
+/// One page of `items` from `pageToken` (an offset), at most `pageSize` (and 1,000); the
+/// message of an `INVALID_ARGUMENT` answer when the request is wrong.
+fn page<T: Clone>(
+    query: &HashMap<String, String>,
+    items: &[T],
+) -> Result<(Vec<T>, Option<String>), &'static str> {
+    let size = match query.get("pageSize").map(|s| s.parse::<i64>()) {
+        None | Some(Ok(0)) => 50,
+        Some(Ok(n)) if n > 0 => (n as usize).min(MAX_PAGE),
+        Some(_) => return Err("Invalid value for page_size."),
+    };
+    let start = match query.get("pageToken") {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| "Invalid page token.")?,
+    };
+    let end = (start + size).min(items.len());
+    let slice = items.get(start..end).unwrap_or_default().to_vec();
+    Ok((slice, (end < items.len()).then(|| end.to_string())))
+}
+
+fn known_parent(org: &Org, parent: &str) -> bool {
+    parent == ORGANIZATION || org.parent.contains_key(parent)
+}
+
+async fn list_projects(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&peer, "projects.list", &headers).await {
+        return refused;
+    }
+    let parent = query.get("parent").cloned().unwrap_or_default();
+    if !known_parent(&peer.org, &parent) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+        );
+    }
+    let numbers = peer.org.projects.get(&parent).cloned().unwrap_or_default();
+    match page(&query, &numbers) {
+        Ok((numbers, next)) => answer(json!({
+            "projects": numbers.iter().map(|n| project(&parent, *n)).collect::<Vec<_>>(),
+            "nextPageToken": next,
+        })),
+        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
+    }
+}
+
+async fn search_projects(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&peer, "projects.search", &headers).await {
+        return refused;
+    }
+    let mut all: Vec<(String, usize)> = peer
+        .org
+        .projects
+        .iter()
+        .flat_map(|(parent, numbers)| numbers.iter().map(|n| (parent.clone(), *n)))
+        .collect();
+    all.sort_by_key(|(_, n)| *n);
+    match page(&query, &all) {
+        Ok((items, next)) => answer(json!({
+            "projects": items.iter().map(|(parent, n)| project(parent, *n)).collect::<Vec<_>>(),
+            "nextPageToken": next,
+        })),
+        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
+    }
+}
+
+async fn list_folders(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&peer, "folders.list", &headers).await {
+        return refused;
+    }
+    let parent = query.get("parent").cloned().unwrap_or_default();
+    if !known_parent(&peer.org, &parent) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+        );
+    }
+    let names = peer.org.folders.get(&parent).cloned().unwrap_or_default();
+    match page(&query, &names) {
+        Ok((names, next)) => answer(json!({
+            "folders": names.iter().map(|name| folder(&peer.org, name)).collect::<Vec<_>>(),
+            "nextPageToken": next,
+        })),
+        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
+    }
+}
+
+async fn get_folder(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&peer, "folders.get", &headers).await {
+        return refused;
+    }
+    let name = format!("folders/{id}");
+    if peer.org.parent.contains_key(&name) {
+        answer(folder(&peer.org, &name))
+    } else {
+        error(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+        )
+    }
+}
+
+async fn get_organization(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&peer, "organizations.get", &headers).await {
+        return refused;
+    }
+    if format!("organizations/{id}") == ORGANIZATION {
+        answer(json!({
+            "name": ORGANIZATION, "displayName": "scale.example.com", "state": "ACTIVE",
+            "directoryCustomerId": "C0scale", "createTime": "2020-01-01T00:00:00.000Z",
+        }))
+    } else {
+        error(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+        )
+    }
+}
+
+/// Any JWT-bearer grant gets a token: the peer tests scale, not credentials.
+async fn token(body: String) -> Response {
+    if !body.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer") {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/json")],
+            json!({ "error": "unsupported_grant_type" }).to_string(),
+        )
+            .into_response();
+    }
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        json!({ "access_token": "ya29.scale-peer", "token_type": "Bearer", "expires_in": 3600 })
+            .to_string(),
+    )
+        .into_response()
+}
