@@ -1,4 +1,4 @@
-//! Serves a synthetic AWS Organizations for the scale benchmark (`collectors/bench/aws-scale`):
+//! Serves a synthetic AWS Organizations for the scale benchmark (`collectors/bench/scale.sh`):
 //! prints its URL, then answers until killed.
 //!
 //!   cargo run --release -p collectors --features peers --example organizations_peer -- \

@@ -3,6 +3,7 @@
 //! and the tests that count requests run against them. Compiled only with the `peers`
 //! feature.
 
+pub mod arm;
 pub mod organizations;
 pub mod resource_manager;
 

@@ -226,14 +226,14 @@ async fn token(
         .into_response()
 }
 
-struct Peer {
+pub struct Peer {
     arm: String,
     authority: String,
     http: reqwest::Client,
     world: Shared,
 }
 
-async fn start() -> Peer {
+pub async fn start() -> Peer {
     let world: Shared = Arc::new(Mutex::new(World::default()));
     let arm_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -304,7 +304,7 @@ async fn start() -> Peer {
 }
 
 impl Peer {
-    fn options(&self, tenant: &str, order: Vec<CredentialKind>) -> AzureOptions {
+    pub fn options(&self, tenant: &str, order: Vec<CredentialKind>) -> AzureOptions {
         AzureOptions {
             base_url: self.arm.parse().expect("URL"),
             credentials: CredentialConfig {

@@ -12,4 +12,5 @@ mod outage;
 mod peer;
 mod prometheus;
 mod scale;
+mod scale_azure;
 mod scale_gcp;
