@@ -27,11 +27,9 @@ collect="${COLLECT:-target/release/inventory-collect}"
 [ -n "${COLLECT:-}" ] || cargo build --quiet --release -p collectors --bin inventory-collect
 cargo build --quiet --release -p collectors --features peers --examples
 
-# start_peer EXAMPLE ARGS...: starts a peer, sets $url.
+# start_peer [PEER OPTIONS] PROVIDER [SHAPE]: starts a scale peer, sets $url.
 start_peer() {
-  local example="$1"
-  shift
-  "target/release/examples/$example" --latency-ms "$latency" "$@" >"$work/peer.out" &
+  target/release/examples/scale_peer --latency-ms "$latency" "$@" >"$work/peer.out" &
   peer=$!
   for _ in $(seq 1 100); do [ -s "$work/peer.out" ] && break; sleep 0.1; done
   url="$(head -n 1 "$work/peer.out")"
@@ -91,7 +89,7 @@ database() { echo "${DATABASE_URL:-sqlite://$work/$1.db?mode=rwc}"; }
 aws() {
   local scenario="$1"
   shift
-  start_peer organizations_peer --ous 200 --depth 4 "$@"
+  start_peer "$@" --ous 200 --depth 4
   local db
   db="$(database "$scenario")"
   for n in $(seq 1 "$runs"); do
@@ -105,7 +103,7 @@ aws() {
 gcp() {
   local scenario="$1"
   shift
-  start_peer resource_manager_peer --folders 500 --depth 4 "$@"
+  start_peer "$@" --folders 500 --depth 4
   [ -s "$work/key.pem" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$work/key.pem" 2>/dev/null
   python3 - "$work/key.pem" "$url" >"$work/gcp.json" <<'PY'
@@ -126,7 +124,7 @@ PY
 azure() {
   local scenario="$1"
   shift
-  start_peer arm_peer --groups 100 --depth 3 "$@"
+  start_peer "$@" --groups 100 --depth 3
   local db
   db="$(database "$scenario")"
   for n in 1 2; do
@@ -140,12 +138,12 @@ azure() {
 echo "$(nproc) cores; ${latency} ms a call; $collect"
 for scenario in $scenarios; do
   case "$scenario" in
-    aws-1k) aws "$scenario" --accounts 1000 ;;
-    aws-10k) aws "$scenario" --accounts 10000 ;;
-    aws-10k-20rps) aws "$scenario" --accounts 10000 --rate 20 --burst 40 ;;
-    gcp-10k) gcp "$scenario" --projects 10000 ;;
-    gcp-100k) gcp "$scenario" --projects 100000 ;;
-    azure-5k) azure "$scenario" --subscriptions 5000 ;;
+    aws-1k) aws "$scenario" aws --accounts 1000 ;;
+    aws-10k) aws "$scenario" aws --accounts 10000 ;;
+    aws-10k-20rps) aws "$scenario" --rate 20 --burst 40 aws --accounts 10000 ;;
+    gcp-10k) gcp "$scenario" gcp --projects 10000 ;;
+    gcp-100k) gcp "$scenario" gcp --projects 100000 ;;
+    azure-5k) azure "$scenario" azure --subscriptions 5000 ;;
     *) echo "unknown scenario $scenario" >&2; exit 2 ;;
   esac
 done

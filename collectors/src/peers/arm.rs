@@ -14,7 +14,7 @@
 //! The tenant: its root management group, `groups` groups spread over `depth` levels below
 //! it, and `subscriptions` subscriptions spread over the root and every group.
 
-use super::{Bucket, Stats};
+use super::{Meter, Stats};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const TENANT: &str = "5ca1ab1e-0000-4000-8000-00000000feed";
@@ -54,9 +54,7 @@ struct Tenant {
 #[derive(Clone)]
 struct Peer {
     tenant: Arc<Tenant>,
-    shape: Arc<Shape>,
-    bucket: Option<Arc<Mutex<Bucket>>>,
-    stats: Arc<Mutex<Stats>>,
+    meter: Meter,
     url: String,
 }
 
@@ -68,11 +66,7 @@ pub struct Running {
 
 impl Running {
     pub fn stats(&self) -> Stats {
-        self.peer
-            .stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.peer.meter.stats()
     }
 }
 
@@ -127,11 +121,7 @@ pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result
     let url = format!("http://{}", listener.local_addr()?);
     let peer = Peer {
         tenant: Arc::new(build(&shape)),
-        bucket: shape
-            .rate
-            .map(|rate| Arc::new(Mutex::new(Bucket::new(rate, shape.burst)))),
-        shape: Arc::new(shape),
-        stats: Arc::default(),
+        meter: Meter::new(shape.latency, shape.rate, shape.burst),
         url: url.clone(),
     };
     let app = Router::new()
@@ -141,19 +131,9 @@ pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result
             get(descendants),
         )
         .route("/msi/token", get(token))
-        .route("/stats", get(stats))
         .with_state(peer.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    super::serve(listener, app, &peer.meter)?;
     Ok(Running { url, peer })
-}
-
-async fn stats(State(peer): State<Peer>) -> Response {
-    let stats = peer
-        .stats
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    axum::Json(stats).into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -165,32 +145,19 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Waits the latency, checks the token and takes a bucket token: `Some(answer)` when the
-/// call is refused.
+/// A call with a bearer token (any: the peer measures scale, not credentials), through the
+/// meter; `Some(answer)` when it is refused.
 async fn admit(peer: &Peer, operation: &str, headers: &HeaderMap) -> Option<Response> {
-    tokio::time::sleep(peer.shape.latency).await;
-    // Any bearer token: the peer measures scale, not credentials.
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer "));
-    if !bearer {
+    if !super::has_bearer(headers) {
         return Some(error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "The access token is invalid.",
         ));
     }
-    let allowed = peer
-        .bucket
-        .as_ref()
-        .is_none_or(|bucket| bucket.lock().unwrap_or_else(PoisonError::into_inner).take());
-    let mut stats = peer.stats.lock().unwrap_or_else(PoisonError::into_inner);
-    if allowed {
-        *stats.requests.entry(operation.to_owned()).or_default() += 1;
+    if peer.meter.admit(operation).await {
         return None;
     }
-    stats.throttled += 1;
     let mut refused = error(
         StatusCode::TOO_MANY_REQUESTS,
         "TooManyRequests",

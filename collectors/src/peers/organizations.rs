@@ -9,13 +9,13 @@
 //! The organization: a root, `ous` OUs spread over `depth` levels below it, and `accounts`
 //! accounts spread over the root and every OU, each tagged `team` and `cost-center`.
 
-use super::{Bucket, Stats};
+use super::{Meter, Stats};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -55,9 +55,7 @@ struct Org {
 #[derive(Clone)]
 struct Peer {
     org: Arc<Mutex<Org>>,
-    shape: Arc<Shape>,
-    bucket: Option<Arc<Mutex<Bucket>>>,
-    stats: Arc<Mutex<Stats>>,
+    meter: Meter,
 }
 
 /// A running peer.
@@ -68,11 +66,7 @@ pub struct Running {
 
 impl Running {
     pub fn stats(&self) -> Stats {
-        self.peer
-            .stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.peer.meter.stats()
     }
 
     /// Moves an account under another parent, as an administrator would mid-walk.
@@ -217,30 +211,15 @@ pub async fn start(shape: Shape) -> std::io::Result<Running> {
 
 /// Serves the peer on `listener`.
 pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result<Running> {
-    let url = format!("http://{}", listener.local_addr()?);
     let peer = Peer {
         org: Arc::new(Mutex::new(build(&shape))),
-        bucket: shape
-            .rate
-            .map(|rate| Arc::new(Mutex::new(Bucket::new(rate, shape.burst)))),
-        shape: Arc::new(shape),
-        stats: Arc::default(),
+        meter: Meter::new(shape.latency, shape.rate, shape.burst),
     };
     let app = Router::new()
         .route("/", post(handle))
-        .route("/stats", get(stats))
         .with_state(peer.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = super::serve(listener, app, &peer.meter)?;
     Ok(Running { url, peer })
-}
-
-async fn stats(State(peer): State<Peer>) -> Response {
-    let stats = peer
-        .stats
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    axum::Json(stats).into_response()
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -313,20 +292,7 @@ async fn handle(State(peer): State<Peer>, headers: HeaderMap, body: Bytes) -> Re
         .unwrap_or_default()
         .trim_start_matches("AWSOrganizationsV20161128.")
         .to_owned();
-    tokio::time::sleep(peer.shape.latency).await;
-    let allowed = peer
-        .bucket
-        .as_ref()
-        .is_none_or(|bucket| bucket.lock().unwrap_or_else(PoisonError::into_inner).take());
-    {
-        let mut stats = peer.stats.lock().unwrap_or_else(PoisonError::into_inner);
-        if allowed {
-            *stats.requests.entry(operation.clone()).or_default() += 1;
-        } else {
-            stats.throttled += 1;
-        }
-    }
-    if !allowed {
+    if !peer.meter.admit(&operation).await {
         return error("TooManyRequestsException", "Rate exceeded");
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);

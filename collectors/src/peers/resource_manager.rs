@@ -13,7 +13,7 @@
 //! The organization: `organizations/1`, `folders` folders spread over `depth` levels below it,
 //! and `projects` projects spread over the organization and every folder.
 
-use super::{Bucket, Stats};
+use super::{Meter, Stats};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const ORGANIZATION: &str = "organizations/1";
@@ -52,9 +52,7 @@ struct Org {
 #[derive(Clone)]
 struct Peer {
     org: Arc<Org>,
-    shape: Arc<Shape>,
-    bucket: Option<Arc<Mutex<Bucket>>>,
-    stats: Arc<Mutex<Stats>>,
+    meter: Meter,
 }
 
 /// A running peer.
@@ -65,11 +63,7 @@ pub struct Running {
 
 impl Running {
     pub fn stats(&self) -> Stats {
-        self.peer
-            .stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.peer.meter.stats()
     }
 }
 
@@ -157,14 +151,9 @@ pub async fn start(shape: Shape) -> std::io::Result<Running> {
 
 /// Serves the peer on `listener`.
 pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result<Running> {
-    let url = format!("http://{}", listener.local_addr()?);
     let peer = Peer {
         org: Arc::new(build(&shape)),
-        bucket: shape
-            .rate
-            .map(|rate| Arc::new(Mutex::new(Bucket::new(rate, shape.burst)))),
-        shape: Arc::new(shape),
-        stats: Arc::default(),
+        meter: Meter::new(shape.latency, shape.rate, shape.burst),
     };
     let app = Router::new()
         .route("/v3/projects", get(list_projects))
@@ -173,19 +162,9 @@ pub fn serve(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result
         .route("/v3/folders/{id}", get(get_folder))
         .route("/v3/organizations/{id}", get(get_organization))
         .route("/token", post(token))
-        .route("/stats", get(stats))
         .with_state(peer.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = super::serve(listener, app, &peer.meter)?;
     Ok(Running { url, peer })
-}
-
-async fn stats(State(peer): State<Peer>) -> Response {
-    let stats = peer
-        .stats
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    axum::Json(stats).into_response()
 }
 
 fn error(status: StatusCode, google: &str, message: &str) -> Response {
@@ -210,36 +189,24 @@ fn answer(body: Value) -> Response {
         .into_response()
 }
 
-/// Waits the latency and takes a token: `Some(answer)` when the call is refused.
+/// A call with a bearer token (any: the peer measures scale, not credentials), through the
+/// meter; `Some(answer)` when it is refused.
 async fn admit(peer: &Peer, operation: &str, headers: &HeaderMap) -> Option<Response> {
-    tokio::time::sleep(peer.shape.latency).await;
-    if headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| !v.starts_with("Bearer "))
-    {
+    if !super::has_bearer(headers) {
         return Some(error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
             "Request had invalid authentication credentials.",
         ));
     }
-    let allowed = peer
-        .bucket
-        .as_ref()
-        .is_none_or(|bucket| bucket.lock().unwrap_or_else(PoisonError::into_inner).take());
-    let mut stats = peer.stats.lock().unwrap_or_else(PoisonError::into_inner);
-    if allowed {
-        *stats.requests.entry(operation.to_owned()).or_default() += 1;
-        None
-    } else {
-        stats.throttled += 1;
-        Some(error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RESOURCE_EXHAUSTED",
-            "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'cloudresourcemanager.googleapis.com'.",
-        ))
+    if peer.meter.admit(operation).await {
+        return None;
     }
+    Some(error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'cloudresourcemanager.googleapis.com'.",
+    ))
 }
 
 /// One page of `items` from `pageToken` (an offset), at most `pageSize` (and 1,000); the

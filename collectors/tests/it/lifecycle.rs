@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-fn account(native_id: &str, name: &str) -> AccountRecord {
+pub fn account(native_id: &str, name: &str) -> AccountRecord {
     AccountRecord {
         provider: Provider::Aws,
         native_id: native_id.into(),

@@ -94,39 +94,71 @@ async fn requests_grow_with_ous_and_pages(db: &TestDb) {
     assert_eq!(first.parent.as_deref(), Some(ROOT));
 }
 
-/// A throttled run cut short by its deadline is partial, removes nothing, and the walk behind
-/// it makes no further call once the source is gone.
+/// A throttled run cut short by its deadline is not a success, removes nothing, and the walk
+/// behind it makes no further call once the source is gone.
 async fn a_run_cut_by_its_deadline_stops_calling(db: &TestDb) {
+    // Two calls, then one every 100 s: the walk is throttled from its first listing on, and
+    // its retries outlast the deadline.
     let peer = start(Shape {
         accounts: 2_000,
         ous: 40,
         depth: 2,
         latency: Duration::from_millis(50),
-        rate: Some(1.0),
-        burst: 1.0,
+        rate: Some(0.01),
+        burst: 2.0,
     })
     .await
     .expect("peer");
-    let total = || peer.stats().requests.values().sum::<u64>();
-    let mut source = AwsSource::new(crate::moto::options(&peer.url));
+    // An account an earlier run stored in this organization: a complete read would remove it.
+    let earlier = entity::run::start_run(&db.conn, "aws", "0", ORGANIZATION, chrono::Utc::now())
+        .await
+        .expect("run");
+    let mut stored = crate::lifecycle::account("999999999999", "stored before");
+    stored.scope = ORGANIZATION.to_owned();
+    entity::write::upsert_accounts(
+        &db.conn,
+        &entity::write::WriteContext::run(earlier.id, chrono::Utc::now()),
+        vec![stored],
+    )
+    .await
+    .expect("seed");
+    let calls = || {
+        let stats = peer.stats();
+        stats.requests.values().sum::<u64>() + stats.throttled
+    };
+    let mut aws = crate::moto::options(&peer.url);
+    aws.max_attempts = 10;
+    let mut source = AwsSource::new(aws);
     let options = collectors::runner::RunOptions {
-        deadline: Duration::from_secs(2),
+        deadline: Duration::from_secs(3),
         ..collectors::runner::RunOptions::default()
     };
     let cut = run(&db.conn, &mut source, &options).await.expect("run");
     assert_ne!(cut.status, RunStatus::Succeeded, "{cut:?}");
-    assert_eq!(cut.removed, 0);
     assert!(
-        peer.stats().throttled > 0,
-        "the peer never throttled: {cut:?} {:?}",
-        peer.stats()
+        cut.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("deadline"),
+        "{cut:?}"
     );
+    assert_eq!(cut.removed, 0);
+    let kept = cloud_account::Entity::find_by_id("aws:999999999999")
+        .one(&db.conn)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        kept.removed_at, None,
+        "a cut run removed what it did not see"
+    );
+    assert!(peer.stats().throttled > 0, "{:?}", peer.stats());
     drop(source);
     // Calls in flight when the source went are answered within one latency.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let after = total();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(total(), after, "the walk went on calling");
+    let after = calls();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(calls(), after, "the walk went on calling");
 }
 
 /// At a throttle well below what the walk would ask, the run slows down and succeeds.
