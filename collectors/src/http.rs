@@ -81,17 +81,18 @@ pub struct Http {
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
-/// `Retry-After` as seconds (the HTTP-date form is rare from these APIs and is treated as
-/// absent, falling back to our backoff).
+/// `Retry-After` in either form HTTP allows (RFC 9110, 10.2.3): seconds, or a date, which
+/// means the wait until then (none once it has passed).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -250,14 +251,28 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_seconds_are_read() {
+    fn retry_after_is_read_in_both_forms() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, "7".parse().expect("header"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        // A date: the wait until then.
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        headers.insert(
+            RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().expect("header"),
+        );
+        let wait = retry_after(&headers).expect("a date is a wait");
+        assert!(
+            (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&wait),
+            "{wait:?}"
+        );
+        // A date already past: no wait.
         headers.insert(
             RETRY_AFTER,
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
         );
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+        headers.insert(RETRY_AFTER, "soon".parse().expect("header"));
         assert_eq!(retry_after(&headers), None);
     }
 }

@@ -68,3 +68,32 @@ pub async fn up(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(
     }
     Migrator::up(db, None).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names are what a database records as applied: a migration's name never changes once
+    /// released, however it is derived.
+    #[test]
+    fn names_are_the_released_ones() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "m20261128_000001_create_inventory",
+                "m20261129_000002_endpoint_secret_ref",
+                "m20261129_000003_change_feed",
+                "m20261129_000004_lz4_history",
+                "m20261129_000005_bookkeeping_in_place",
+                "m20261129_000006_observed_digest",
+                "m20261130_000007_brin_history_run",
+                "m20261130_000008_substring_statistics",
+                "m20261207_000009_tags_read_at",
+            ]
+        );
+    }
+}

@@ -4,13 +4,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000001_create_inventory"
-    }
-}
 
 /// A text column restricted to `allowed`, the enum's values at the time of this migration.
 fn enum_text<T: IntoIden + Clone + 'static>(col: T, allowed: &[&str]) -> ColumnDef {

@@ -3,13 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261129_000002_endpoint_secret_ref"
-    }
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

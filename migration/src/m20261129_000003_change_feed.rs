@@ -11,13 +11,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261129_000003_change_feed"
-    }
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

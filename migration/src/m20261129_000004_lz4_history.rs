@@ -12,13 +12,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261129_000004_lz4_history"
-    }
-}
 
 /// Sets the large JSON columns to compress with `method`, where the server can.
 fn set_compression(method: &str) -> String {

@@ -19,13 +19,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261129_000005_bookkeeping_in_place"
-    }
-}
 
 const LAST_RUN_INDEX: &str = "cloud_accounts_last_run";
 

@@ -22,13 +22,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261130_000007_brin_history_run"
-    }
-}
 
 /// `asset_changes_run` rebuilt as `definition` (the access method, column and parameters).
 fn rebuild_run_index(definition: &str) -> String {

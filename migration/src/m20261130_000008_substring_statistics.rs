@@ -26,13 +26,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261130_000008_substring_statistics"
-    }
-}
 
 /// Creates the statistics and gathers them, where the server has statistics on expressions.
 const CREATE: &str = "DO $$ BEGIN \

@@ -6,13 +6,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+#[derive(DeriveMigrationName)]
 pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261207_000009_tags_read_at"
-    }
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
