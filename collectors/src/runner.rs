@@ -301,25 +301,32 @@ async fn run_locked<S: Source>(
         && let Some(enrichment) = source.enrichment()
     {
         let until = (began + options.deadline.mul_f64(DEADLINE_SHARE)).min(deadline);
+        // No read starts after `until`; the run's deadline also bounds the reads in flight
+        // then (retries of a throttled one) and the last write.
+        let enriching = timeout_at(
+            deadline,
+            enrich(db, source, enrichment, run.id, scope, until, &mut ticker),
+        );
         let enriched = tokio::select! {
             biased;
             reason = options.stop.requested() => Err(reason),
-            enriched = enrich(db, source, enrichment, run.id, scope, until, &mut ticker) => Ok(enriched),
+            enriched = enriching => Ok(enriched),
         };
+        let kind = enrichment.as_str();
         match enriched {
             // The run's counts stay the listing's; what the enrichment changed is in history
             // and in its own line.
-            Ok(Ok(outcome)) => enriched_line(enrichment, &outcome),
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, enrichment = enrichment.as_str(), "recording an enrichment failed; the next run reads it again");
+            Ok(Ok(Ok(outcome))) => enriched_line(enrichment, &outcome),
+            Ok(Ok(Err(err))) => {
+                tracing::warn!(error = %err, enrichment = kind, "recording an enrichment failed; the next run reads it again");
             }
-            Err(reason) => {
+            Ok(Err(_)) => {
                 tracing::warn!(
-                    reason,
-                    enrichment = enrichment.as_str(),
-                    "enrichment stopped"
+                    enrichment = kind,
+                    "the enrichment reached the run's deadline; the next run reads on"
                 );
             }
+            Err(reason) => tracing::warn!(reason, enrichment = kind, "enrichment stopped"),
         }
     }
     if left_out > 0 {

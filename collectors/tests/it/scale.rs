@@ -282,7 +282,48 @@ async fn tags_are_read_within_the_budget_stalest_first(db: &TestDb) {
     }
 }
 
+/// Tag reads still retrying a throttled call when the budget ends are bounded by the run's
+/// deadline: the run, whose listing was complete, succeeds and ends by then.
+async fn enrichment_ends_by_the_deadline(db: &TestDb) {
+    // Enough tokens for the walk and a few tags, then one call every 100 s.
+    let peer = start(Shape {
+        accounts: 20,
+        ous: 1,
+        depth: 1,
+        latency: Duration::ZERO,
+        rate: Some(0.01),
+        burst: 10.0,
+    })
+    .await
+    .expect("peer");
+    let mut aws = crate::moto::options(&peer.url);
+    aws.max_attempts = 10;
+    // Retried throttled reads would go on for minutes: ten attempts, backing off up to 20 s.
+    let options = collectors::runner::RunOptions {
+        deadline: Duration::from_secs(8),
+        ..crate::aws::options()
+    };
+    let done = run(&db.conn, &mut AwsSource::new(aws), &options)
+        .await
+        .expect("run");
+    assert_eq!(
+        done.status,
+        RunStatus::Succeeded,
+        "{:?} {:?}",
+        done.error,
+        peer.stats()
+    );
+    assert_eq!(done.seen, 20);
+    let took = done.finished_at.expect("closed") - done.started_at;
+    assert!(
+        took < chrono::Duration::seconds(10),
+        "the run outlived its deadline: {took}"
+    );
+    assert!(peer.stats().throttled > 0, "{:?}", peer.stats());
+}
+
 entity::on_both_backends!(
+    enrichment_ends_by_the_deadline,
     requests_grow_with_ous_and_pages,
     a_run_cut_by_its_deadline_stops_calling,
     a_throttled_run_succeeds,
