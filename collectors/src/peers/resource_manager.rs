@@ -233,6 +233,32 @@ fn known_parent(org: &Org, parent: &str) -> bool {
     parent == ORGANIZATION || org.parent.contains_key(parent)
 }
 
+fn denied() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "PERMISSION_DENIED",
+        "The caller does not have permission",
+    )
+}
+
+/// A list answer: the page of `items` the query asks for, each rendered, under `field`.
+fn listed<T: Clone>(
+    query: &HashMap<String, String>,
+    items: &[T],
+    field: &str,
+    render: impl Fn(&T) -> Value,
+) -> Response {
+    match page(query, items) {
+        Ok((items, next)) => {
+            let mut body = serde_json::Map::new();
+            body.insert(field.to_owned(), items.iter().map(render).collect());
+            body.insert("nextPageToken".to_owned(), json!(next));
+            answer(Value::Object(body))
+        }
+        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
+    }
+}
+
 async fn list_projects(
     State(peer): State<Peer>,
     headers: HeaderMap,
@@ -243,20 +269,10 @@ async fn list_projects(
     }
     let parent = query.get("parent").cloned().unwrap_or_default();
     if !known_parent(&peer.org, &parent) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "The caller does not have permission",
-        );
+        return denied();
     }
     let numbers = peer.org.projects.get(&parent).cloned().unwrap_or_default();
-    match page(&query, &numbers) {
-        Ok((numbers, next)) => answer(json!({
-            "projects": numbers.iter().map(|n| project(&parent, *n)).collect::<Vec<_>>(),
-            "nextPageToken": next,
-        })),
-        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
-    }
+    listed(&query, &numbers, "projects", |n| project(&parent, *n))
 }
 
 async fn search_projects(
@@ -274,13 +290,7 @@ async fn search_projects(
         .flat_map(|(parent, numbers)| numbers.iter().map(|n| (parent.clone(), *n)))
         .collect();
     all.sort_by_key(|(_, n)| *n);
-    match page(&query, &all) {
-        Ok((items, next)) => answer(json!({
-            "projects": items.iter().map(|(parent, n)| project(parent, *n)).collect::<Vec<_>>(),
-            "nextPageToken": next,
-        })),
-        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
-    }
+    listed(&query, &all, "projects", |(parent, n)| project(parent, *n))
 }
 
 async fn list_folders(
@@ -293,20 +303,10 @@ async fn list_folders(
     }
     let parent = query.get("parent").cloned().unwrap_or_default();
     if !known_parent(&peer.org, &parent) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "The caller does not have permission",
-        );
+        return denied();
     }
     let names = peer.org.folders.get(&parent).cloned().unwrap_or_default();
-    match page(&query, &names) {
-        Ok((names, next)) => answer(json!({
-            "folders": names.iter().map(|name| folder(&peer.org, name)).collect::<Vec<_>>(),
-            "nextPageToken": next,
-        })),
-        Err(message) => error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message),
-    }
+    listed(&query, &names, "folders", |name| folder(&peer.org, name))
 }
 
 async fn get_folder(
@@ -321,11 +321,7 @@ async fn get_folder(
     if peer.org.parent.contains_key(&name) {
         answer(folder(&peer.org, &name))
     } else {
-        error(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "The caller does not have permission",
-        )
+        denied()
     }
 }
 
@@ -343,11 +339,7 @@ async fn get_organization(
             "directoryCustomerId": "C0scale", "createTime": "2020-01-01T00:00:00.000Z",
         }))
     } else {
-        error(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "The caller does not have permission",
-        )
+        denied()
     }
 }
 
