@@ -2,12 +2,9 @@
 //! timeout on SQLite so the API and a collector can share one file.
 
 use crate::error::StoreError;
-use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
-use sea_orm::sqlx::{AssertSqlSafe, raw_sql};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// The embedded default: a SQLite file under `./data`, created on first use.
@@ -108,27 +105,10 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
     match Backend::of(&options.url) {
         Backend::Postgres => {
             validate_schema(&options.schema)?;
-            let server_port = PgConnectOptions::from_str(&options.url)
-                .map_err(|e| StoreError::Config(format!("the database URL: {e}")))?
-                .get_port();
-            // One hook per pool: sea-orm sets the search path in its own, which this
-            // replaces, so the schema is set here (a plain identifier, checked above).
-            let setup = format!("SET search_path = \"{}\"", options.schema);
             connect
                 .max_connections(options.max_connections)
-                .map_sqlx_postgres_pool_opts(move |pool| {
-                    let setup = setup.clone();
-                    pool.after_connect(move |conn, _| {
-                        let setup = setup.clone();
-                        Box::pin(async move {
-                            crate::nodelay::set(conn, server_port).await;
-                            raw_sql(AssertSqlSafe(setup))
-                                .execute(conn)
-                                .await
-                                .map(|_| ())
-                        })
-                    })
-                });
+                // A plain identifier (checked above), quoted by sea-orm.
+                .set_schema_search_path(options.schema.clone());
         }
         Backend::Sqlite => {
             let memory = is_memory(&options.url);

@@ -20,7 +20,6 @@ pub mod error;
 pub mod json_column;
 pub mod lifecycle;
 pub mod monitoring_endpoint;
-mod nodelay;
 pub mod record;
 pub mod run;
 pub mod secret_ref;

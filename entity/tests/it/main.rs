@@ -1,5 +1,6 @@
 //! Store tests, each on SQLite and on PostgreSQL (see `entity::testing`).
 
+mod connection;
 mod enrich;
 mod fixtures;
 mod migrations;
