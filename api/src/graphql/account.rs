@@ -1,19 +1,11 @@
 //! `CloudAccount`: an AWS account, GCP project or Azure subscription, and its filter.
 
-use super::common::{
-    Ancestor, AncestorType, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of,
-};
+use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
-use super::row::{PageValues, PlainFields, plain_objects};
-use super::run::{SharedRun, load_run};
+use super::run::{CollectorRun, load_run};
 use crate::error::{ApiError, ApiResult};
-use async_graphql::parser::types::Field;
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{
-    Context, ContextSelectionSet, ID, InputObject, Json, Object, Positioned, ScalarType,
-    Value as GqlValue, to_value,
-};
+use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
@@ -125,7 +117,7 @@ impl CloudAccount {
         .await
     }
     /// The run that last saw this account.
-    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<SharedRun>> {
+    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
         load_run(ctx, self.0.last_run_id).await
     }
     /// Where the facts came from: API operations, request ids, page.
@@ -133,6 +125,7 @@ impl CloudAccount {
         Json(&self.0.provenance)
     }
     /// The provider's full record.
+    #[graphql(guard = "RawGuard")]
     async fn raw(&self) -> Json<&Value> {
         Json(&self.0.raw)
     }
@@ -147,108 +140,54 @@ impl CloudAccount {
     }
 }
 
-/// Every field but `history` (it waits on its loader, and takes arguments). Those not read
-/// off the row here resolve without the database: `lastRun` once per run and selection
-/// (the page primed its runs, [`super::run::prime_runs`]), the rest from the row.
-impl PlainFields for CloudAccount {
-    fn is_plain(name: &str) -> bool {
-        name != "history"
-    }
+/// The guard of `CloudAccount.raw`: refuses it to a request that carries [`RawRefused`].
+/// No caller is refused today; it is the one guard on a row's field, so that a test proves
+/// every path to a row runs its fields' guards (`a_guard_on_a_row_field_holds_on_every_path
+/// _to_the_row`), as the day a field needs a role will need.
+pub struct RawGuard;
 
-    fn plain(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-        page: &mut PageValues,
-    ) -> Option<GqlValue> {
-        let row = &self.0;
-        let text = |text: &str| GqlValue::String(text.to_owned());
-        let optional = |value: &Option<String>| value.as_deref().map_or(GqlValue::Null, text);
-        let time =
-            |at: &Option<DateTime<Utc>>| at.as_ref().map_or(GqlValue::Null, |at| at.to_value());
-        Some(match field.node.name.node.as_str() {
-            "__typename" => text("CloudAccount"),
-            "id" => encode(NodeType::CloudAccount, &row.id).to_value(),
-            "key" => text(&row.id),
-            "nativeId" => text(&row.native_id),
-            "provider" => enum_value(Provider::from(row.provider)),
-            "name" => text(&row.name),
-            "orgPath" => text(&row.org_path),
-            "parent" => optional(&row.parent),
-            "status" => enum_value(AccountStatus::from(row.status)),
-            "rawStatus" => optional(&row.raw_status),
-            "regionResidency" => optional(&row.region_residency),
-            "scope" => text(&row.scope),
-            "source" => text(&row.source),
-            "firstSeenAt" => row.first_seen_at.to_value(),
-            "lastSeenAt" => row.last_seen_at.to_value(),
-            "removedAt" => time(&row.removed_at),
-            "tagsReadAt" => time(&row.tags_read_at),
-            "lastRun" => return super::run::resolved_run(ctx, field, row.last_run_id, page),
-            // What `Json`'s resolver gives, without a future per field and row.
-            "raw" => to_value(&row.raw).unwrap_or_default(),
-            "provenance" => to_value(&row.provenance).unwrap_or_default(),
-            "tags" => {
-                return plain_objects(
-                    field,
-                    page,
-                    row.tags.0.iter(),
-                    |(key, value), name| match name {
-                        "__typename" => Some(text("Tag")),
-                        "key" => Some(text(key)),
-                        "value" => Some(text(value)),
-                        _ => None,
-                    },
-                );
-            }
-            "ancestors" => {
-                return plain_objects(
-                    field,
-                    page,
-                    row.ancestors.0.iter(),
-                    |node, name| match name {
-                        "__typename" => Some(text("Ancestor")),
-                        "id" => Some(text(&node.id)),
-                        "name" => Some(text(&node.name)),
-                        "kind" => Some(text(&node.kind)),
-                        "type" => Some(enum_value(AncestorType::of(&node.kind))),
-                        _ => None,
-                    },
-                );
-            }
-            _ => return None,
-        })
+/// Request data that makes [`RawGuard`] refuse `raw`.
+pub struct RawRefused;
+
+impl async_graphql::Guard for RawGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match ctx.data_opt::<RawRefused>() {
+            Some(_) => Err("raw is refused to this caller".into()),
+            None => Ok(()),
+        }
     }
 }
 
-/// The columns a field of `CloudAccount` reads; `None` for a field that reads the whole row
-/// (and for a field not listed here, so that one added later is never given a blank).
-fn columns_read_by(field: &str) -> Option<&'static [C]> {
-    Some(match field {
-        "__typename" => &[],
-        "id" | "key" | "history" => &[C::Id],
-        "nativeId" => &[C::NativeId],
-        "provider" => &[C::Provider],
-        "name" => &[C::Name],
-        "orgPath" => &[C::OrgPath],
-        "ancestors" => &[C::Ancestors],
-        "parent" => &[C::Parent],
-        "status" => &[C::Status],
-        "rawStatus" => &[C::RawStatus],
-        "regionResidency" => &[C::RegionResidency],
-        "tags" => &[C::Tags],
-        "tagsReadAt" => &[C::TagsReadAt],
-        "scope" => &[C::Scope],
-        "source" => &[C::Source],
-        "firstSeenAt" => &[C::FirstSeenAt],
-        "lastSeenAt" => &[C::LastSeenAt],
-        "removedAt" => &[C::RemovedAt],
-        "lastRun" => &[C::LastRunId],
-        "provenance" => &[C::Provenance],
-        "raw" => &[C::Raw],
-        _ => return None,
-    })
-}
+/// What each field of `CloudAccount` reads from its row, `None` for the whole row. Every
+/// field of the type is here (`every_field_declares_what_it_reads` compares this with the
+/// schema), so a name that is not belongs to another type: a fragment on the other member
+/// of a union page.
+const FIELD_COLUMNS: &[(&str, Option<&[C]>)] = &[
+    ("__typename", Some(&[])),
+    ("id", Some(&[C::Id])),
+    ("key", Some(&[C::Id])),
+    ("history", Some(&[C::Id])),
+    ("nativeId", Some(&[C::NativeId])),
+    ("provider", Some(&[C::Provider])),
+    ("name", Some(&[C::Name])),
+    ("orgPath", Some(&[C::OrgPath])),
+    ("ancestors", Some(&[C::Ancestors])),
+    ("parent", Some(&[C::Parent])),
+    ("status", Some(&[C::Status])),
+    ("rawStatus", Some(&[C::RawStatus])),
+    ("regionResidency", Some(&[C::RegionResidency])),
+    ("tags", Some(&[C::Tags])),
+    ("tagsReadAt", Some(&[C::TagsReadAt])),
+    ("scope", Some(&[C::Scope])),
+    ("source", Some(&[C::Source])),
+    ("firstSeenAt", Some(&[C::FirstSeenAt])),
+    ("lastSeenAt", Some(&[C::LastSeenAt])),
+    ("removedAt", Some(&[C::RemovedAt])),
+    ("lastRun", Some(&[C::LastRunId])),
+    ("provenance", Some(&[C::Provenance])),
+    ("raw", Some(&[C::Raw])),
+    ("backstageEntity", None),
+];
 
 /// The columns a page of accounts reads: the key (cursors) and what the fields its nodes
 /// ask for read, in table order. A list showing names and statuses reads three columns,
@@ -264,28 +203,21 @@ pub fn selection_columns(ctx: &Context<'_>) -> Vec<C> {
     columns_for(ctx.field().selection_set().map(|field| field.name()))
 }
 
-/// The columns a page of assets (`lookup`) reads for its accounts: what the fields its nodes
-/// ask for outside fragments on `MonitoringEndpoint` read. The Backstage entity pages ask
-/// for both members' fields on every view; taking every fragment, an endpoint's `url` would
-/// make each account read its whole row.
-pub fn asset_page_columns(ctx: &Context<'_>) -> Vec<C> {
-    columns_for(super::page::union_node_fields(ctx, "MonitoringEndpoint"))
-}
-
 /// The key and the columns the fields named read, in table order; every column when one of
-/// them reads the whole row.
+/// them reads the whole row. Names of other types' fields read nothing.
 fn columns_for<'a>(fields: impl IntoIterator<Item = &'a str>) -> Vec<C> {
     use sea_orm::Iterable;
     let mut wanted = vec![false; C::iter().count()];
     wanted[C::Id as usize] = true;
     for field in fields {
-        match columns_read_by(field) {
-            Some(columns) => {
-                for column in columns {
+        match FIELD_COLUMNS.iter().find(|(name, _)| *name == field) {
+            Some((_, Some(columns))) => {
+                for column in *columns {
                     wanted[*column as usize] = true;
                 }
             }
-            None => return C::iter().collect(),
+            Some((_, None)) => return C::iter().collect(),
+            None => {}
         }
     }
     C::iter().filter(|c| wanted[*c as usize]).collect()
@@ -387,6 +319,10 @@ impl AccountFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::{Metrics, MetricsOptions};
+    use entity::enums::{AccountStatus as StoredStatus, Provider as StoredProvider};
+    use entity::record::AccountRecord;
+    use entity::write::{WriteContext, upsert_accounts};
     use sea_orm::{IdenStatic, Iterable};
 
     fn names(columns: Vec<C>) -> Vec<&'static str> {
@@ -404,12 +340,159 @@ mod tests {
             ["id", "raw", "last_run_id"]
         );
         assert_eq!(names(columns_for([])), ["id"]);
+        // A union page: the other member's fields read nothing of an account.
+        assert_eq!(names(columns_for(["url", "kind", "name"])), ["id", "name"]);
     }
 
     #[test]
-    fn a_field_not_listed_reads_the_whole_row() {
+    fn the_backstage_entity_reads_the_whole_row() {
         let all = names(C::iter().collect());
         assert_eq!(names(columns_for(["name", "backstageEntity"])), all);
-        assert_eq!(names(columns_for(["aFieldAddedLater"])), all);
+    }
+
+    fn record(native_id: &str) -> AccountRecord {
+        AccountRecord {
+            provider: StoredProvider::Aws,
+            native_id: native_id.to_owned(),
+            name: format!("account {native_id}"),
+            org_path: "o/r".into(),
+            ancestors: vec![entity::record::Ancestor {
+                id: "o".into(),
+                name: "Org".into(),
+                kind: "organization".into(),
+            }],
+            parent: None,
+            status: StoredStatus::Active,
+            raw_status: None,
+            region_residency: None,
+            tags: Some(Default::default()),
+            raw: serde_json::json!({ "Id": native_id }),
+            scope: "o".into(),
+            source: String::new(),
+            provenance: serde_json::json!({}),
+        }
+    }
+
+    async fn service(db: &mut entity::testing::TestDb) -> super::super::Service {
+        let at = Utc::now();
+        let run = entity::run::start_run(&db.conn, "test", "0", "o", at)
+            .await
+            .expect("run")
+            .id;
+        upsert_accounts(
+            &db.conn,
+            &WriteContext::run(run, at),
+            vec![record("111111111111"), record("222222222222")],
+        )
+        .await
+        .expect("write");
+        let metrics = Metrics::new(&mut db.conn, MetricsOptions::default()).expect("metrics");
+        super::super::build(
+            db.conn.clone(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            metrics,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_guard_on_a_row_field_holds_on_every_path_to_the_row() {
+        let mut db = entity::testing::TestDb::sqlite().await;
+        let service = service(&mut db).await;
+        let id = encode(NodeType::CloudAccount, "aws:111111111111");
+        let lookup = r#"lookup(annotation: {key: "amazonaws.com/organization-id", value: "o"})"#;
+        let paths = [
+            "{ accounts { nodes { raw } } }".to_owned(),
+            "{ accounts { edges { node { raw } } } }".to_owned(),
+            "{ accounts { nodes { ...A } } } fragment A on CloudAccount { raw }".to_owned(),
+            "{ accounts { nodes { ... on CloudAccount { ... on CloudAccount { raw } } } } }"
+                .to_owned(),
+            format!(r#"{{ node(id: "{}") {{ ... on CloudAccount {{ raw }} }} }}"#, id.0),
+            format!(r#"{{ account(id: "{}") {{ raw }} }}"#, id.0),
+            r#"{ account(provider: AWS, nativeId: "111111111111") { raw } }"#.to_owned(),
+            format!("{{ {lookup} {{ nodes {{ ... on CloudAccount {{ raw }} }} }} }}"),
+            format!("{{ {lookup} {{ edges {{ node {{ ...A }} }} }} }} fragment A on CloudAccount {{ raw }}"),
+            "{ changes { nodes { asset { ... on CloudAccount { raw } } } } }".to_owned(),
+        ];
+        for query in &paths {
+            let allowed = service.execute(async_graphql::Request::new(query)).await;
+            assert!(allowed.errors.is_empty(), "{query}: {:?}", allowed.errors);
+            assert!(
+                allowed.data.to_string().contains("111111111111"),
+                "{query}: {}",
+                allowed.data
+            );
+            let denied = service
+                .execute(async_graphql::Request::new(query).data(RawRefused))
+                .await;
+            assert!(
+                !denied.errors.is_empty()
+                    && denied
+                        .errors
+                        .iter()
+                        .all(|e| e.message == "raw is refused to this caller"),
+                "{query}: {:?}",
+                denied.errors
+            );
+            assert!(
+                !denied.data.to_string().contains("\"Id\""),
+                "{query} gave a raw record past its guard: {}",
+                denied.data
+            );
+        }
+        db.finish().await;
+    }
+
+    #[tokio::test]
+    async fn every_field_declares_what_it_reads() {
+        let mut db = entity::testing::TestDb::sqlite().await;
+        let service = service(&mut db).await;
+        let response = service
+            .execute(async_graphql::Request::new(
+                r#"{ __type(name: "CloudAccount") { fields { name } } }"#,
+            ))
+            .await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().expect("json");
+        let mut in_schema: Vec<&str> = data["__type"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|field| field["name"].as_str().expect("a name"))
+            .collect();
+        in_schema.push("__typename");
+        in_schema.sort_unstable();
+        let mut declared: Vec<&str> = FIELD_COLUMNS.iter().map(|(name, _)| *name).collect();
+        declared.sort_unstable();
+        assert_eq!(declared, in_schema);
+
+        // And each field alone, read through a page (pruned), is what the whole row gives.
+        for field in in_schema.iter().filter(|name| **name != "history") {
+            let selection = match *field {
+                "tags" => "tags { key value }",
+                "ancestors" => "ancestors { id name kind }",
+                "lastRun" => "lastRun { id }",
+                other => other,
+            };
+            let pruned = service
+                .execute(async_graphql::Request::new(format!(
+                    "{{ accounts {{ nodes {{ {selection} }} }} }}"
+                )))
+                .await;
+            let whole = service
+                .execute(async_graphql::Request::new(format!(
+                    "{{ accounts {{ nodes {{ {selection} whole: backstageEntity }} }} }}"
+                )))
+                .await;
+            assert!(pruned.errors.is_empty() && whole.errors.is_empty(), "{field}");
+            let pruned = pruned.data.into_json().expect("json");
+            let mut whole = whole.data.into_json().expect("json");
+            for node in whole["accounts"]["nodes"].as_array_mut().expect("nodes") {
+                node.as_object_mut().map(|node| node.remove("whole"));
+            }
+            assert_eq!(pruned, whole, "{field}");
+        }
+        db.finish().await;
     }
 }

@@ -3,7 +3,7 @@
 use super::common::{Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
 use super::enums::{AuthMode, EndpointKind, EndpointStatus, Origin, to_store};
 use super::id::{NodeType, encode};
-use super::run::{SharedRun, load_run};
+use super::run::{CollectorRun, load_run};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
@@ -107,7 +107,7 @@ impl MonitoringEndpoint {
         .await
     }
     /// The run that last checked this endpoint.
-    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<SharedRun>> {
+    async fn last_run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
         load_run(ctx, self.0.last_run_id).await
     }
     async fn provenance(&self) -> Json<&Value> {

@@ -2,7 +2,7 @@
 //! costs one windowed query ([`HistoryLoader`]), not one per asset.
 
 use super::page::{PageInfo, count_statement, decode_cursor, encode_cursor};
-use super::run::{SharedRun, load_run};
+use super::run::{CollectorRun, load_run};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Json, Object, SimpleObject};
@@ -84,7 +84,7 @@ impl AssetChange {
         self.0.actor.as_deref()
     }
     /// The collector run that made the change, if a collector did.
-    async fn run(&self, ctx: &Context<'_>) -> ApiResult<Option<SharedRun>> {
+    async fn run(&self, ctx: &Context<'_>) -> ApiResult<Option<CollectorRun>> {
         load_run(ctx, self.0.run_id).await
     }
     /// The asset as it is now (removed ones included): what a consumer of the change feed

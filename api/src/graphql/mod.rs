@@ -18,7 +18,6 @@ mod mutation;
 mod node;
 pub mod page;
 mod query;
-mod row;
 mod run;
 mod summary;
 

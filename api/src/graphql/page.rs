@@ -3,8 +3,7 @@
 //! page deep in the table costs what the first page costs.
 
 use crate::error::{ApiError, ApiResult};
-use async_graphql::parser::types::{Field, FragmentDefinition, Selection, SelectionSet};
-use async_graphql::{Context, Name, Positioned, SimpleObject};
+use async_graphql::{Context, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Alias, Expr, Query};
@@ -12,7 +11,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement,
 };
-use std::collections::HashMap;
 
 use super::limits::DEFAULT_PAGE_SIZE;
 
@@ -120,79 +118,17 @@ pub struct PageInfo {
 }
 
 /// The names of the fields the nodes of the connection being resolved ask for (through
-/// `nodes` or `edges { node }`, fragments included): what a page reads beyond its rows. A
-/// name may come more than once.
+/// `nodes` or `edges { node }`, fragments included, whatever their type condition): what a
+/// page reads beyond its rows. A name may come more than once.
 pub fn node_fields<'a>(ctx: &'a Context<'_>) -> Vec<&'a str> {
-    fields_of_nodes(&ctx.item.node, &ctx.query_env.fragments, &|_| true)
-}
-
-/// [`node_fields`] of a page of a union, for its members other than `other`: fragments
-/// whose type condition is `other` are left out, so a mixed page's fields for one member
-/// don't widen what it reads for the other.
-pub fn union_node_fields<'a>(ctx: &'a Context<'_>, other: &str) -> Vec<&'a str> {
-    fields_of_nodes(&ctx.item.node, &ctx.query_env.fragments, &|on| {
-        on != Some(other)
-    })
-}
-
-/// The names of the fields the nodes of `connection` ask for, outside fragments and in
-/// those (inline or named, at any depth) whose type condition `keep` accepts.
-fn fields_of_nodes<'a>(
-    connection: &'a Field,
-    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
-    keep: &dyn Fn(Option<&str>) -> bool,
-) -> Vec<&'a str> {
-    let all = |_: Option<&str>| true;
+    let connection = ctx.look_ahead();
     let mut names = Vec::new();
-    for field in selected(&connection.selection_set.node, fragments, &all) {
-        let nodes = match field.name.node.as_str() {
-            "nodes" => vec![field],
-            "edges" => selected(&field.selection_set.node, fragments, &all)
-                .into_iter()
-                .filter(|f| f.name.node == "node")
-                .collect(),
-            _ => continue,
-        };
-        for node in nodes {
-            names.extend(
-                selected(&node.selection_set.node, fragments, keep)
-                    .into_iter()
-                    .map(|f| f.name.node.as_str()),
-            );
+    for nodes in [connection.field("nodes"), connection.field("edges").field("node")] {
+        for node in nodes.selection_fields() {
+            names.extend(node.selection_set().map(|field| field.name()));
         }
     }
     names
-}
-
-/// The fields of `set`, with those of the fragments whose type condition `keep` accepts.
-fn selected<'a>(
-    set: &'a SelectionSet,
-    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
-    keep: &dyn Fn(Option<&str>) -> bool,
-) -> Vec<&'a Field> {
-    let mut fields = Vec::new();
-    let mut pending = vec![set];
-    while let Some(set) = pending.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => fields.push(&field.node),
-                Selection::InlineFragment(fragment) => {
-                    let on = fragment.node.type_condition.as_ref();
-                    if keep(on.map(|on| on.node.on.node.as_str())) {
-                        pending.push(&fragment.node.selection_set.node);
-                    }
-                }
-                Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = fragments.get(&spread.node.fragment_name.node)
-                        && keep(Some(fragment.node.type_condition.node.on.node.as_str()))
-                    {
-                        pending.push(&fragment.node.selection_set.node);
-                    }
-                }
-            }
-        }
-    }
-    fields
 }
 
 /// One page of rows in list order, its page info (the far side of the starting cursor left
@@ -404,7 +340,7 @@ pub trait CursorKey {
 macro_rules! connection {
     ($node:ty, $connection:ident, $edge:ident) => {
         pub struct $edge {
-            pub node: $crate::graphql::row::Row<$node>,
+            pub node: $node,
         }
 
         #[async_graphql::Object]
@@ -412,11 +348,11 @@ macro_rules! connection {
             /// Opaque; pass it as `after` or `before`.
             async fn cursor(&self) -> String {
                 $crate::graphql::page::encode_cursor(&$crate::graphql::page::CursorKey::cursor_key(
-                    &self.node.0,
+                    &self.node,
                 ))
             }
 
-            async fn node(&self) -> &$crate::graphql::row::Row<$node> {
+            async fn node(&self) -> &$node {
                 &self.node
             }
         }
@@ -435,8 +371,8 @@ macro_rules! connection {
             }
 
             /// The nodes of `edges`, for clients that do not need cursors.
-            async fn nodes(&self) -> $crate::graphql::row::Rows<'_, $node> {
-                $crate::graphql::row::Rows(self.edges.iter().map(|e| &e.node).collect())
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
             }
 
             async fn page_info(
@@ -469,9 +405,7 @@ macro_rules! connection {
                 let edges = page
                     .rows
                     .into_iter()
-                    .map(|node| $edge {
-                        node: $crate::graphql::row::Row(node),
-                    })
+                    .map(|node| $edge { node })
                     .collect();
                 Self {
                     edges,
@@ -488,61 +422,6 @@ pub(crate) use connection;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
-
-    /// The names `union_node_fields` gives for the first field of `document`'s operation.
-    fn union_fields(document: &ExecutableDocument, other: &str) -> Vec<String> {
-        let operation = match &document.operations {
-            DocumentOperations::Single(operation) => operation,
-            DocumentOperations::Multiple(named) => named.values().next().expect("an operation"),
-        };
-        let Selection::Field(connection) = &operation.node.selection_set.node.items[0].node else {
-            panic!("a field first");
-        };
-        let keep = |on: Option<&str>| on != Some(other);
-        let mut names: Vec<String> = fields_of_nodes(&connection.node, &document.fragments, &keep)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    }
-
-    #[test]
-    fn a_union_page_leaves_the_other_members_fragments_out() {
-        let backstage = async_graphql::parser::parse_query(include_str!(
-            "../../../deploy/backstage/operations/assets-by-annotation.graphql"
-        ))
-        .expect("the Backstage operation parses");
-        assert_eq!(
-            union_fields(&backstage, "MonitoringEndpoint"),
-            [
-                "__typename",
-                "ancestors",
-                "key",
-                "lastSeenAt",
-                "name",
-                "nativeId",
-                "orgPath",
-                "provider",
-                "removedAt",
-                "status",
-                "tags"
-            ]
-        );
-        let named = async_graphql::parser::parse_query(
-            "{ lookup { edges { node { ...A ...E ... { __typename } } } totalCount } }
-             fragment A on CloudAccount { raw ... on CloudAccount { name } }
-             fragment E on MonitoringEndpoint { url }",
-        )
-        .expect("parses");
-        assert_eq!(
-            union_fields(&named, "MonitoringEndpoint"),
-            ["__typename", "name", "raw"]
-        );
-        assert_eq!(union_fields(&named, "CloudAccount"), ["__typename", "url"]);
-    }
 
     fn args(first: Option<i32>, last: Option<i32>) -> PageArgs {
         PageArgs {

@@ -236,12 +236,10 @@ impl Query {
             include_removed,
             &args,
             max_page(ctx)?,
-            &super::account::asset_page_columns(ctx),
+            &super::account::page_columns(ctx),
         )
         .await?;
-        // Its rows are built one after another (`Rows<Asset>`): unprimed, each run the page
-        // names would wait out the loader's batch delay in turn.
-        super::run::prime_runs(ctx, page.edges.iter().map(|e| e.node.0.last_run_id())).await?;
+        super::run::prime_runs(ctx, page.edges.iter().map(|e| e.node.last_run_id())).await?;
         Ok(page)
     }
 

@@ -1,26 +1,18 @@
 //! `CollectorRun`: provenance. Assets resolve their last run through the request's
 //! [`RequestRuns`] loader: one query per batch of runs, not per asset, and none at all for
 //! a page that primed it with its rows' runs, or whose runs have all finished and were read
-//! before ([`FinishedRuns`]). A page's rows mostly name the same few runs, so each run is
-//! resolved once per selection and copied to the rows after it ([`SharedRun`]).
+//! before ([`FinishedRuns`]).
 
 use super::enums::RunStatus;
 use super::id::{NodeType, encode};
-use super::row::PageValues;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use async_graphql::parser::types::Field;
-use async_graphql::registry::Registry;
-use async_graphql::{
-    Context, ContextSelectionSet, ID, InputObject, Object, OutputType, Positioned, ServerResult,
-    Value,
-};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::collector_run;
 use lru::LruCache;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -175,8 +167,6 @@ impl Default for FinishedRuns {
 /// wake-up per batch). Per request, so a run still going is never older than the request.
 pub struct RequestRuns {
     loader: DataLoader<RunLoader, HashMapCache>,
-    /// Each run's response value, by the selection that asked for it ([`SharedRun`]).
-    resolved: Mutex<HashMap<(usize, i64), Arc<Value>>>,
 }
 
 impl RequestRuns {
@@ -187,7 +177,6 @@ impl RequestRuns {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
-            resolved: Mutex::default(),
         }
     }
 }
@@ -196,128 +185,14 @@ fn request_runs<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestRuns> {
     ctx.data::<RequestRuns>().map_err(|_| ApiError::Internal)
 }
 
-/// A row's run field (`lastRun`, `run`): the value this selection already resolved for
-/// this run in this request if there is one, else the run through the request's loader.
-/// Asking the loader cost every row a lock, a hash map built and dropped, and four hashes
-/// even when the run was cached (perf, bench q4: ~20 of the ~155 µs a page's `lastRun` added
-/// to q1's API CPU per request).
-pub async fn load_run(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<SharedRun>> {
+/// A row's run field (`lastRun`, `run`), through the request's loader.
+pub async fn load_run(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<CollectorRun>> {
     let Some(id) = id else { return Ok(None) };
-    let runs = request_runs(ctx)?;
-    if let Some(value) = runs.resolved(ctx.item, id) {
-        return Ok(Some(SharedRun(Shared::Resolved(value))));
-    }
-    Ok(runs
+    Ok(request_runs(ctx)?
         .loader
         .load_one(id)
         .await?
-        .map(|run| SharedRun(Shared::Run(CollectorRun(run)))))
-}
-
-/// A row's run field as this selection already resolved it in this page or request (`Null`
-/// for a row without a run), or `None` when it has not yet: for [`super::row::Row`], which
-/// then resolves the field through [`load_run`].
-pub fn resolved_run(
-    ctx: &ContextSelectionSet<'_>,
-    field: &Positioned<Field>,
-    id: Option<i64>,
-    page: &mut PageValues,
-) -> Option<Value> {
-    let Some(id) = id else {
-        return Some(Value::Null);
-    };
-    page.get_or_insert_with(field, id, || {
-        let value = ctx.data::<RequestRuns>().ok()?.resolved(field, id)?;
-        Some(Value::clone(&value))
-    })
-}
-
-/// A run as the value of a row's field (`lastRun`, `run`). A page of 100 accounts names one
-/// or two runs, and resolving the same run object again for every row made bench q4 (q1 with
-/// `lastRun { id collector status startedAt }`) 2,300-2,600 req/s against 3,600-4,500 for
-/// q1. So the first row resolves it and the rest copy that response value (q4: 3,060-3,120
-/// against 4,450, same machine and run), kept per request by the selection's place in the
-/// query document and the run's id: the same selection of the same run resolves to the same
-/// value within one request (variables and directives are fixed per request), and
-/// `CollectorRun`'s fields cannot fail, so a copy never hides an error.
-pub struct SharedRun(Shared);
-
-enum Shared {
-    /// Found already resolved by [`load_run`].
-    Resolved(Arc<Value>),
-    /// Read through the loader: resolved here unless a row before has done it meanwhile.
-    Run(CollectorRun),
-}
-
-impl RequestRuns {
-    /// The selection's address is its identity: the document outlives the request, and the
-    /// field a resolver sees (`Context::item`) is the one its value is resolved with.
-    fn key(field: &Positioned<Field>, run: i64) -> (usize, i64) {
-        (std::ptr::from_ref(field) as usize, run)
-    }
-
-    fn resolved(&self, field: &Positioned<Field>, run: i64) -> Option<Arc<Value>> {
-        // An insert is whole or absent, so a lock poisoned elsewhere still holds good values.
-        self.resolved
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&Self::key(field, run))
-            .cloned()
-    }
-
-    fn keep_resolved(&self, field: &Positioned<Field>, run: i64, value: Arc<Value>) {
-        self.resolved
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(Self::key(field, run), value);
-    }
-}
-
-impl OutputType for SharedRun {
-    fn type_name() -> Cow<'static, str> {
-        CollectorRun::type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        CollectorRun::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        let run = match &self.0 {
-            Shared::Resolved(value) => return Ok(Value::clone(value)),
-            Shared::Run(run) => run,
-        };
-        let runs = ctx
-            .data::<RequestRuns>()
-            .map_err(|e| e.into_server_error(field.pos))?;
-        if let Some(value) = runs.resolved(field, run.0.id) {
-            return Ok(Value::clone(&value));
-        }
-        let value = run.resolve(ctx, field).await?;
-        runs.keep_resolved(field, run.0.id, Arc::new(cheap_to_copy(value.clone())));
-        Ok(value)
-    }
-}
-
-/// `value` with its strings held as shared names: the rows after the first copy it, and a
-/// name is copied by a reference count where a string is allocated and copied (bench q4:
-/// four allocations fewer a row). A name serializes as the same JSON string.
-fn cheap_to_copy(value: Value) -> Value {
-    match value {
-        Value::String(text) => Value::Enum(async_graphql::Name::new(text)),
-        Value::List(items) => Value::List(items.into_iter().map(cheap_to_copy).collect()),
-        Value::Object(fields) => Value::Object(
-            fields
-                .into_iter()
-                .map(|(name, value)| (name, cheap_to_copy(value)))
-                .collect(),
-        ),
-        other => other,
-    }
+        .map(CollectorRun))
 }
 
 /// Reads the runs of a page's rows in one query, when the page's nodes ask for `lastRun`,

@@ -190,8 +190,9 @@ async fn last_run_resolves_in_one_query_per_page(db: &TestDb) {
     assert_eq!(distinct.len(), 3);
 }
 
-/// A page's rows share each run's resolved value (`SharedRun`): still, every row shows its own
-/// run, and every selection of it (aliases, a fragment, `edges` beside `nodes`) its own fields.
+/// A page's rows name the same few runs, loaded once for the page: still, every row shows its
+/// own run, and every selection of it (aliases, a fragment, `edges` beside `nodes`) its own
+/// fields.
 async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
     for batch in 0..3 {
         let records = (0..3)
@@ -245,8 +246,7 @@ async fn rows_sharing_runs_keep_their_own_run_and_fields(db: &TestDb) {
             "{native}"
         );
     }
-    // Without the fragment the page's rows are built directly and share their runs' values
-    // within the page: still each row its own run, each selection its own fields.
+    // Without the fragment: still each row its own run, each selection its own fields.
     let page = data(
         &app,
         "{ accounts(first: 20) { nodes { nativeId a: lastRun { startedAt } \
