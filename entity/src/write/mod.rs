@@ -2,13 +2,10 @@
 //! so every row gets the same bookkeeping: first/last seen, the run that saw it, provenance,
 //! and an `asset_changes` row for every real change (none when nothing changed).
 //!
-//! Each call is one transaction: a batch lands whole or not at all. On PostgreSQL the new
-//! rows of a bulk table (accounts) are copied rather than inserted (`session`).
+//! Each call is one transaction: a batch lands whole or not at all.
 
-mod copy;
 mod history;
 mod rows;
-mod session;
 pub(crate) mod tracked;
 
 use crate::enums::{AssetType, ChangeKind};
@@ -16,34 +13,24 @@ use crate::error::StoreError;
 use crate::record::{AccountRecord, EndpointRecord};
 use crate::{cloud_account, monitoring_endpoint};
 use chrono::{DateTime, Utc};
-use copy::CopyRows;
 use history::{change_row, classify, insert_changes};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
 };
 use serde_json::{Map, Value, json};
-use session::Session;
 use std::collections::HashMap;
-use tokio::sync::mpsc::{self, Receiver};
-use tokio::task::JoinHandle;
 use tracked::{Tracked, account_model, endpoint_model};
 
-/// Rows per statement, far below the bind-parameter limits of both backends (SQLite 32,766,
-/// PostgreSQL 65,535) at ~20 columns a row: 100,000 new accounts in pages of 1,000 on
-/// PostgreSQL took 7.7 s in chunks of 500, 6.2-6.5 s in 250 and 5.8-6.0 s in 125 when each
-/// chunk was a statement of its own (SQLite 5.8 s before building overlapped writing, 3.9 s
-/// with it in 125).
+/// Rows per statement: far below the bind-parameter limits of both backends (SQLite 32,766,
+/// PostgreSQL 65,535) at ~20 columns a row, and small enough that the server starts on a
+/// statement before the next is built (docs/performance.md measures the sizes).
 const CHUNK: usize = 125;
 
-/// Rows of a segment's first chunk: nothing overlaps building it, so it is smaller.
-const FIRST_CHUNK: usize = 32;
-
-/// Records per segment: a segment's stored heads are read by one statement, its new rows
-/// copied by one `COPY` and its history by another, and what it copies is kept until the
-/// copy succeeds (see `session`), so a write of any size holds one segment's rows at a
-/// time. A collector's page (1,000) is one segment.
+/// Records per segment: a segment's stored rows are read by one statement, so a write of
+/// any size holds one segment's rows at a time. A collector's page (1,000) is one segment.
 const SEGMENT: usize = 1_000;
 
 /// Who is writing and when. Every change row names the run or the person.
@@ -218,30 +205,13 @@ pub(crate) async fn record_tags(
     Ok(counts)
 }
 
-/// The shared upsert, segment by segment (`write_segment`): read the stored rows, decide
+/// The shared upsert, segment by segment ([`write_segment`]): read the stored rows, decide
 /// the history, then write rows and history; all segments in one transaction. Records are
 /// consumed: their large values move into the rows instead of being copied.
-///
-/// Deciding and building a chunk's statements (comparing fields, serializing JSON) was 37 %
-/// of a 100,000-account first write, time in which the server waited (3.7 of 9.9 s, the
-/// statements 5.3 s): so chunks are built on a blocking thread while the ones before are
-/// written. A segment's stored rows are read first, which is sound because segments never
-/// share a key (`last_wins`).
 ///
 /// Where the table keeps digests of observed fields (accounts), only the rows' heads are read
 /// first: an unchanged row, what nearly every row of a collector run is, is told by its
 /// digest, and only the others are read whole, to record what changed.
-///
-/// On PostgreSQL a bulk table's new rows and every history row are sent with `COPY`
-/// (`session`). The multi-row INSERTs they replace cost the client more than the server
-/// spent on them: 100,000 new accounts then unchanged took 5.9-7.5 s of client CPU with
-/// INSERTs and 5.2-6.6 s with `COPY`, and the new write 6.8-8.8 s against 6.4-8.2 s in
-/// alternating runs, on a machine where the server alone spends 4.0 s copying the
-/// accounts, 1.3 s the history and 0.45 s reading heads. A `COPY`, its savepoint and a
-/// heads read per chunk of 125 were seven exchanges with the server each, and the server
-/// idled while a page's first chunk was built; one `COPY` per segment, fed as its chunks are
-/// built, took the same write from 10.2-13.6 s to 8.5-8.9 s in alternating runs on a slower
-/// machine.
 async fn upsert<R, M, F>(
     db: &DatabaseConnection,
     ctx: &WriteContext,
@@ -251,12 +221,11 @@ async fn upsert<R, M, F>(
     model: F,
 ) -> Result<WriteCounts, StoreError>
 where
-    R: Send + 'static,
-    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
+    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
-    F: Model<R, M>,
+    F: Fn(R, &WriteContext, Option<&M>) -> Option<M>,
 {
-    let mut session = Session::begin(db, M::BULK).await?;
+    let txn = crate::db::begin(db).await?;
     let mut counts = WriteCounts::default();
     let mut records = records.into_iter();
     loop {
@@ -264,191 +233,50 @@ where
         if segment.is_empty() {
             break;
         }
-        counts.add(write_segment(&mut session, ctx, segment, &key, read, model).await?);
+        counts.add(write_segment(&txn, ctx, segment, &key, read, &model).await?);
     }
-    session.commit().await?;
+    txn.commit().await?;
     Ok(counts)
 }
 
-/// How a record becomes the row a write leaves behind, given the stored row (its head where
-/// the write reads heads); `None` when the record writes nothing.
-trait Model<R, M>: Fn(R, &WriteContext, Option<&M>) -> Option<M> + Copy + Send + 'static {}
-impl<R, M, F> Model<R, M> for F where
-    F: Fn(R, &WriteContext, Option<&M>) -> Option<M> + Copy + Send + 'static
-{
-}
-
-/// Writes one segment: reads its stored heads, builds its chunks apart from the connection
-/// (`build_chunks`) and writes each as it comes, new rows streaming into one `COPY` where
-/// the session copies; what must wait for the connection (statements, rows read whole
-/// before they can be decided) runs when it is free, and the history is copied last.
+/// Writes one segment: reads its stored rows (heads where the table keeps digests), decides
+/// each record against its stored row and writes the result; rows whose heads could not
+/// decide them (changed, or removed) are read whole and decided then.
 async fn write_segment<R, M, F>(
-    session: &mut Session,
+    txn: &DatabaseTransaction,
     ctx: &WriteContext,
     segment: Vec<R>,
     key: &impl Fn(&R) -> String,
     read: Read,
-    model: F,
+    model: &F,
 ) -> Result<WriteCounts, StoreError>
 where
-    R: Send + 'static,
-    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
+    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
-    F: Model<R, M>,
+    F: Fn(R, &WriteContext, Option<&M>) -> Option<M>,
 {
-    let backend = session.backend();
-    let copies = session.copies();
-    let update: Vec<&'static str> = M::update_columns().iter().map(|c| c.as_str()).collect();
+    let backend = txn.get_database_backend();
     let ids: Vec<String> = segment.iter().map(key).collect();
-    let stored = stored_rows::<M>(session, &ids, read).await?;
-    let (mut built, builder) = build_chunks(
-        Steps { backend, copies },
-        ctx,
-        segment,
-        ids,
-        stored,
-        read,
-        model,
-    );
-    let mut pending = Pending::default();
-    while let Some(chunk) = built.recv().await {
-        if let Some(new_rows) = pending.keep(chunk)? {
-            // Until the builder is done: every later chunk's new rows join this copy.
-            let more = |chunk| pending.keep(chunk);
-            session
-                .copy_new(
-                    new_rows,
-                    M::id_column().as_str(),
-                    &update,
-                    Some(&mut built),
-                    more,
-                )
-                .await?;
-        }
-        // The connection is free: what the chunks so far left runs now.
-        loop {
-            for statement in std::mem::take(&mut pending.statements) {
-                session.execute(statement).await?;
-            }
-            let deferred = std::mem::take(&mut pending.deferred);
-            if deferred.is_empty() {
-                break;
-            }
-            let ids: Vec<String> = deferred.iter().map(|m| m.key().to_owned()).collect();
-            let stored = stored_rows::<M>(session, &ids, Read::Whole).await?;
-            let decided = plan(backend, copies, ctx, deferred, &stored, Read::Whole)?;
-            // A deferred row has a stored row, so it is hardly new; if it were (gone since
-            // its head was read), it is copied like any.
-            if let Some(new_rows) = pending.keep(Ok(decided))? {
-                let more = |chunk| pending.keep(chunk);
-                session
-                    .copy_new(new_rows, M::id_column().as_str(), &update, None, more)
-                    .await?;
-            }
-        }
+    let stored = stored_rows::<M>(txn, &ids, read).await?;
+    let rows = new_rows(ctx, segment, &ids, &stored, model)?;
+    let planned = plan(backend, ctx, rows, &stored, read)?;
+    let mut counts = planned.counts;
+    execute(txn, planned.statements).await?;
+    if !planned.deferred.is_empty() {
+        let ids: Vec<String> = planned.deferred.iter().map(|m| m.key().to_owned()).collect();
+        let stored = stored_rows::<M>(txn, &ids, Read::Whole).await?;
+        let decided = plan(backend, ctx, planned.deferred, &stored, Read::Whole)?;
+        counts.add(decided.counts);
+        execute(txn, decided.statements).await?;
     }
-    if let Some(builder) = builder {
-        builder.await.map_err(|e| {
-            DbErr::Custom(format!("building the statements of a chunk failed: {e}"))
-        })?;
-    }
-    if let Some(history) = pending.history.take() {
-        session.copy(&history).await?;
-    }
-    Ok(pending.counts)
+    Ok(counts)
 }
 
-/// What a segment's chunks leave for when the connection is free, and what they did.
-struct Pending<M> {
-    statements: Vec<Statement>,
-    /// Their history rows, copied together at the end of the segment.
-    history: Option<CopyRows>,
-    deferred: Vec<M>,
-    counts: WriteCounts,
-}
-
-impl<M> Default for Pending<M> {
-    fn default() -> Self {
-        Self {
-            statements: Vec::new(),
-            history: None,
-            deferred: Vec::new(),
-            counts: WriteCounts::default(),
-        }
+async fn execute(txn: &DatabaseTransaction, statements: Vec<Statement>) -> Result<(), StoreError> {
+    for statement in statements {
+        txn.execute_raw(statement).await?;
     }
-}
-
-impl<M> Pending<M> {
-    /// Keeps a chunk's statements, history and deferred rows, and gives its new rows.
-    fn keep(
-        &mut self,
-        chunk: Result<Prepared<M>, StoreError>,
-    ) -> Result<Option<CopyRows>, StoreError> {
-        let chunk = chunk?;
-        self.statements.extend(chunk.statements);
-        self.deferred.extend(chunk.deferred);
-        self.counts.add(chunk.counts);
-        match (&mut self.history, chunk.history) {
-            (Some(history), Some(more)) => history.append(more)?,
-            (history @ None, more) => *history = more,
-            (Some(_), None) => {}
-        }
-        Ok(chunk.new_rows)
-    }
-}
-
-/// Built chunks, in order.
-type Chunks<M> = Receiver<Result<Prepared<M>, StoreError>>;
-
-/// A segment's chunks, built one after another on a blocking thread while the connection
-/// writes the ones before (deciding and building a chunk was 37 % of a new write, time in
-/// which the server waited), with the thread to await for its end; a segment no larger than
-/// a first chunk (the API's mutation) is built in place. The first chunk is small, as
-/// nothing overlaps building it.
-fn build_chunks<R, M, F>(
-    steps: Steps,
-    ctx: &WriteContext,
-    segment: Vec<R>,
-    ids: Vec<String>,
-    stored: HashMap<String, M>,
-    read: Read,
-    model: F,
-) -> (Chunks<M>, Option<JoinHandle<()>>)
-where
-    R: Send + 'static,
-    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel> + Send + 'static,
-    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
-    F: Model<R, M>,
-{
-    // Two chunks ahead at most: a segment's chunks stay bounded, whatever the server's pace.
-    let (sender, receiver) = mpsc::channel(2);
-    if segment.len() <= FIRST_CHUNK {
-        let prepared = prepare(steps, ctx, segment, &ids, &stored, read, model);
-        // The receiver is ours and the channel empty: this cannot fail.
-        let _ = sender.try_send(prepared);
-        return (receiver, None);
-    }
-    let ctx = ctx.clone();
-    let builder = tokio::task::spawn_blocking(move || {
-        let mut records = segment.into_iter();
-        let mut ids = ids.into_iter();
-        let mut size = FIRST_CHUNK;
-        loop {
-            let chunk: Vec<R> = records.by_ref().take(size).collect();
-            if chunk.is_empty() {
-                return;
-            }
-            let chunk_ids: Vec<String> = ids.by_ref().take(chunk.len()).collect();
-            let prepared = prepare(steps, &ctx, chunk, &chunk_ids, &stored, read, model);
-            let failed = prepared.is_err();
-            // A closed channel: the write failed and no longer waits for chunks.
-            if sender.blocking_send(prepared).is_err() || failed {
-                return;
-            }
-            size = CHUNK;
-        }
-    });
-    (receiver, Some(builder))
+    Ok(())
 }
 
 /// How much of the stored rows to read.
@@ -468,7 +296,7 @@ impl Read {
 
 /// The stored rows with these keys, by key.
 async fn stored_rows<M>(
-    session: &mut Session,
+    txn: &DatabaseTransaction,
     ids: &[String],
     read: Read,
 ) -> Result<HashMap<String, M>, StoreError>
@@ -476,22 +304,21 @@ where
     M: Tracked,
 {
     let query = M::Entity::find().filter(M::id_column().is_in(ids.iter().cloned()));
-    let backend = session.backend();
+    let backend = txn.get_database_backend();
     let rows = match read.head_columns::<M>() {
         Some(columns) => {
             let statement = query
                 .select_only()
                 .columns(columns.iter().copied())
                 .build(backend);
-            session
-                .query_all(statement)
+            txn.query_all_raw(statement)
                 .await?
                 .iter()
                 .map(M::from_head)
                 .collect::<Result<Vec<_>, _>>()?
         }
-        None => session
-            .query_all(query.build(backend))
+        None => txn
+            .query_all_raw(query.build(backend))
             .await?
             .iter()
             .map(|row| M::from_query_result(row, ""))
@@ -500,39 +327,30 @@ where
     Ok(rows.into_iter().map(|m| (m.key().to_owned(), m)).collect())
 }
 
-/// A chunk's writes and what they do, and the rows whose stored rows must be read whole
+/// A segment's writes and what they do, and the rows whose stored rows must be read whole
 /// before they can be decided.
 struct Prepared<M> {
-    /// Upserts and bookkeeping updates; where the session does not copy, also the new rows
-    /// and the history.
+    /// Upserts, bookkeeping updates and history inserts, in that order.
     statements: Vec<Statement>,
-    /// New rows, where the session copies.
-    new_rows: Option<CopyRows>,
-    /// History rows, where the session copies.
-    history: Option<CopyRows>,
     counts: WriteCounts,
     deferred: Vec<M>,
 }
 
-/// Builds a chunk's new rows, with the digests of their observed fields where the table
-/// keeps them, and [`plan`]s them; no database access, so it can run apart from the
-/// connection.
-fn prepare<R, M>(
-    steps: Steps,
+/// The rows `records` leave behind, with the digests of their observed fields where the
+/// table keeps them.
+fn new_rows<R, M>(
     ctx: &WriteContext,
-    chunk: Vec<R>,
+    records: Vec<R>,
     ids: &[String],
     stored: &HashMap<String, M>,
-    read: Read,
-    model: impl Model<R, M>,
-) -> Result<Prepared<M>, StoreError>
+    model: &impl Fn(R, &WriteContext, Option<&M>) -> Option<M>,
+) -> Result<Vec<M>, StoreError>
 where
-    M: Tracked + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
-    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
+    M: Tracked,
 {
     let keeps_digests = M::head_columns().is_some();
-    let mut rows = Vec::with_capacity(chunk.len());
-    for (record, id) in chunk.into_iter().zip(ids) {
+    let mut rows = Vec::with_capacity(records.len());
+    for (record, id) in records.into_iter().zip(ids) {
         let Some(mut new) = model(record, ctx, stored.get(id)) else {
             continue;
         };
@@ -545,25 +363,15 @@ where
         }
         rows.push(new);
     }
-    plan(steps.backend, steps.copies, ctx, rows, stored, read)
-}
-
-/// How a segment's steps are built: for which backend, and whether new rows and history
-/// are copied.
-#[derive(Clone, Copy)]
-struct Steps {
-    backend: DbBackend,
-    copies: bool,
+    Ok(rows)
 }
 
 /// Decides what each new row means against its stored row (its head, or the whole row) and
 /// builds the steps that write it. Against a head, only a row with the same digest, not
 /// removed, is decided (unchanged); the rest are deferred, as their history needs the whole
-/// stored row. Where the session `copies`, rows without a stored row and the history are
-/// copied rather than inserted.
+/// stored row.
 fn plan<M>(
     backend: DbBackend,
-    copies: bool,
     ctx: &WriteContext,
     rows: Vec<M>,
     stored: &HashMap<String, M>,
@@ -575,7 +383,6 @@ where
 {
     let mut counts = WriteCounts::default();
     let mut writes = Vec::with_capacity(rows.len());
-    let mut created = Vec::new();
     let mut changes = Vec::new();
     let mut touched: Vec<Touched<M>> = Vec::new();
     let mut deferred = Vec::new();
@@ -609,19 +416,16 @@ where
                 }
             }
         }
-        let row = new.into_active_model().reset_all();
-        if copies && old.is_none() {
-            created.push(row);
-        } else {
-            writes.push(row);
-        }
+        writes.push(new.into_active_model().reset_all());
     }
     let mut statements = Vec::new();
     let on_conflict = OnConflict::column(M::id_column())
         .update_columns(M::update_columns())
         .to_owned();
-    if let Some(insert) = rows::insert_rows(backend, writes, Some(on_conflict))? {
-        statements.push(backend.build(&insert));
+    for chunk in chunks(writes) {
+        if let Some(insert) = rows::insert_rows(backend, chunk, Some(on_conflict.clone()))? {
+            statements.push(backend.build(&insert));
+        }
     }
     for (values, ids) in touched {
         let mut update = M::Entity::update_many();
@@ -630,20 +434,24 @@ where
         }
         statements.push(update.filter(M::id_column().is_in(ids)).build(backend));
     }
-    let history = if copies {
-        copy::copy_rows(changes)?
-    } else {
-        if let Some(insert) = rows::insert_rows(backend, changes, None)? {
+    for chunk in chunks(changes) {
+        if let Some(insert) = rows::insert_rows(backend, chunk, None)? {
             statements.push(backend.build(&insert));
         }
-        None
-    };
+    }
     Ok(Prepared {
         statements,
-        new_rows: copy::copy_rows(created)?,
-        history,
         counts,
         deferred,
+    })
+}
+
+/// `rows` in statements of at most [`CHUNK`].
+fn chunks<T>(rows: Vec<T>) -> impl Iterator<Item = Vec<T>> {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        Some(rows.by_ref().take(CHUNK).collect())
     })
 }
 
@@ -656,7 +464,7 @@ type Touched<M> = (
     Vec<String>,
 );
 
-/// Most groups of unchanged rows per chunk: a collector's page shares its source and
+/// Most groups of unchanged rows per segment: a collector's page shares its source and
 /// provenance, so one is usual; rows beyond these go through the full upsert instead of
 /// costing a statement each.
 const MAX_TOUCH_GROUPS: usize = 4;

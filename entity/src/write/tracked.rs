@@ -14,10 +14,6 @@ use std::borrow::Cow;
 pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult {
     type Entity: EntityTrait<Model = Self>;
     const ASSET: AssetType;
-    /// Written in pages of hundreds of rows by collectors, rather than a few at a time by
-    /// people: on PostgreSQL its new rows are copied (`session`). A `COPY` costs more round
-    /// trips than an insert, which a one-row write would only pay for.
-    const BULK: bool;
     fn id_column() -> <Self::Entity as EntityTrait>::Column;
     fn scope_column() -> <Self::Entity as EntityTrait>::Column;
     fn removed_at_column() -> <Self::Entity as EntityTrait>::Column;
@@ -57,7 +53,6 @@ pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult {
 impl Tracked for cloud_account::Model {
     type Entity = cloud_account::Entity;
     const ASSET: AssetType = AssetType::CloudAccount;
-    const BULK: bool = true;
 
     fn id_column() -> cloud_account::Column {
         cloud_account::Column::Id
@@ -162,7 +157,6 @@ const ACCOUNT_HEAD: [cloud_account::Column; 6] = [
 impl Tracked for monitoring_endpoint::Model {
     type Entity = monitoring_endpoint::Entity;
     const ASSET: AssetType = AssetType::MonitoringEndpoint;
-    const BULK: bool = false;
 
     fn id_column() -> monitoring_endpoint::Column {
         monitoring_endpoint::Column::Id
