@@ -1,6 +1,8 @@
 //! GraphiQL, served entirely by the API: the page, our small start-up script, and the
-//! React/GraphiQL bundles that `build.rs` took from the pinned npm packages. No CDN, so it
-//! works on an air-gapped cluster and a laptop on a plane alike.
+//! React/GraphiQL bundles of the pinned npm packages, committed under `api/graphiql/assets`
+//! (refreshed by `api/graphiql/refresh`, their checksums in `SHA256SUMS`) and embedded at
+//! compile time. No CDN, so it works on an air-gapped cluster and a laptop on a plane alike;
+//! no Node, so any machine with the Rust toolchain builds it.
 
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -68,7 +70,7 @@ const START: &str = r#"'use strict';
 
 macro_rules! asset {
     ($name:literal) => {
-        include_bytes!(concat!(env!("OUT_DIR"), "/graphiql/", $name)).as_slice()
+        include_bytes!(concat!("../../graphiql/assets/", $name)).as_slice()
     };
 }
 
@@ -121,4 +123,33 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         )
             .into_response(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// The embedded bundles are the ones `api/graphiql/refresh` took from npm.
+    #[test]
+    fn embedded_assets_match_their_checksums() {
+        let sums = include_str!("../../graphiql/assets/SHA256SUMS");
+        let embedded: [(&str, &[u8]); 4] = [
+            ("graphiql.min.js", asset!("graphiql.min.js")),
+            ("graphiql.min.css", asset!("graphiql.min.css")),
+            ("react.production.min.js", asset!("react.production.min.js")),
+            ("react-dom.production.min.js", asset!("react-dom.production.min.js")),
+        ];
+        assert_eq!(sums.lines().count(), embedded.len(), "{sums}");
+        for (name, body) in embedded {
+            let line = sums
+                .lines()
+                .find(|line| line.ends_with(&format!("  {name}")))
+                .unwrap_or_else(|| panic!("{name} has no checksum"));
+            assert_eq!(
+                line.split_whitespace().next(),
+                Some(hex::encode(Sha256::digest(body)).as_str()),
+                "{name}"
+            );
+        }
+    }
 }
