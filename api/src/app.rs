@@ -108,7 +108,7 @@ impl Application {
 
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            entity::lifecycle::stop_requested().await;
+            runtime::signals::stop_requested().await;
             draining.start();
             tracing::info!(
                 drain_seconds = drain.as_secs(),

@@ -3,8 +3,8 @@
 
 use crate::graphql::limits;
 use clap::{Parser, Subcommand};
-use entity::db::DatabaseArgs;
-use entity::telemetry::LogFormat;
+use runtime::args::DatabaseArgs;
+use runtime::telemetry::LogFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -71,7 +71,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub backstage: BackstageArgs,
     #[command(flatten)]
-    pub secrets: entity::secret_ref::SecretGrantArgs,
+    pub secrets: runtime::args::SecretGrantArgs,
     #[command(flatten)]
     pub connections: ConnectionArgs,
 }

@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    entity::telemetry::run_main(cli.log_format, "inventory-api", run(cli))
+    runtime::telemetry::run_main(cli.log_format, "inventory-api", run(cli))
         .context("starting the async runtime")?
 }
 

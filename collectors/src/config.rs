@@ -1,9 +1,9 @@
 //! Command line of `inventory-collect`. Every flag has an `INVENTORY_…` variable.
 
 use clap::{Parser, Subcommand};
-use entity::db::DatabaseArgs;
 use entity::enums::AccountStatus;
-use entity::telemetry::LogFormat;
+use runtime::args::DatabaseArgs;
+use runtime::telemetry::LogFormat;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -18,7 +18,7 @@ pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
-    pub secrets: entity::secret_ref::SecretGrantArgs,
+    pub secrets: runtime::args::SecretGrantArgs,
     /// Apply pending migrations first. Default: on for SQLite, off for PostgreSQL.
     #[arg(long, env = "INVENTORY_MIGRATE", num_args = 0..=1, default_missing_value = "true", global = true)]
     pub migrate: Option<bool>,

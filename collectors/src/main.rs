@@ -19,7 +19,8 @@ use collectors::source::Source;
 use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
 use entity::enums::{AuthMode, EndpointKind};
-use entity::secret_ref::{Grant, SecretGrantArgs, SecretGrants, SecretRef};
+use entity::secret_ref::{Grant, SecretGrants, SecretRef};
+use runtime::args::SecretGrantArgs;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    entity::telemetry::run_main(cli.log_format, "inventory-collect", run_all(cli))
+    runtime::telemetry::run_main(cli.log_format, "inventory-collect", run_all(cli))
         .context("starting the async runtime")?
 }
 
@@ -58,7 +59,7 @@ async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {
         progress_every: Duration::from_secs(cli.progress_seconds),
     };
     let stop = run_options.stop.clone();
-    tokio::spawn(async move { stop.stop(entity::lifecycle::stop_requested().await) });
+    tokio::spawn(async move { stop.stop(runtime::signals::stop_requested().await) });
     let mut statuses = Vec::new();
     match cli.source {
         SourceCommand::Aws {

@@ -115,7 +115,7 @@ pub async fn run<S: Source>(
         scope = tracing::field::Empty,
         trace_id = tracing::field::Empty
     );
-    entity::telemetry::join_trace(&span, options.traceparent.as_deref());
+    runtime::telemetry::join_trace(&span, options.traceparent.as_deref());
     run_in_span(db, source, options).instrument(span).await
 }
 

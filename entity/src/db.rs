@@ -32,31 +32,6 @@ impl std::fmt::Debug for DbOptions {
     }
 }
 
-/// Database flags, shared by every binary (`#[command(flatten)]`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct DatabaseArgs {
-    /// Database URL: `sqlite://path?mode=rwc` (embedded) or `postgres://user@host/db`.
-    /// May carry a password; it is never logged.
-    #[arg(long, env = "INVENTORY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    pub database_url: String,
-    /// PostgreSQL schema that holds the tables (ignored on SQLite).
-    #[arg(long, env = "INVENTORY_DATABASE_SCHEMA", default_value = DEFAULT_SCHEMA)]
-    pub database_schema: String,
-    /// Largest number of pooled connections (SQLite uses at most 4).
-    #[arg(long, env = "INVENTORY_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
-}
-
-impl DatabaseArgs {
-    pub fn options(&self) -> DbOptions {
-        DbOptions {
-            schema: self.database_schema.clone(),
-            max_connections: self.database_max_connections,
-            ..DbOptions::new(self.database_url.clone())
-        }
-    }
-}
-
 impl DbOptions {
     pub fn new(url: impl Into<String>) -> Self {
         Self {

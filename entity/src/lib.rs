@@ -4,8 +4,6 @@
 //! `asset_changes`), the domain enums, opening the database ([`db`]), and every write
 //! ([`write`], [`run`]), so collectors and the API record changes and provenance the same way
 //! and refuse the same records ([`validate`], [`secret_ref`]).
-//! Also the pieces every binary shares: database flags ([`db::DatabaseArgs`]), logging and
-//! tracing ([`telemetry`]), and stop signals ([`lifecycle`]).
 //! Does not own: HTTP, GraphQL, cloud SDKs, or the DDL (that is the `migration` crate).
 
 pub mod as_of;
@@ -18,12 +16,10 @@ pub mod enrich;
 pub mod enums;
 pub mod error;
 pub mod json_column;
-pub mod lifecycle;
 pub mod monitoring_endpoint;
 pub mod record;
 pub mod run;
 pub mod secret_ref;
-pub mod telemetry;
 pub mod validate;
 pub mod write;
 

@@ -408,11 +408,16 @@ mod tests {
             "{ accounts { nodes { ...A } } } fragment A on CloudAccount { raw }".to_owned(),
             "{ accounts { nodes { ... on CloudAccount { ... on CloudAccount { raw } } } } }"
                 .to_owned(),
-            format!(r#"{{ node(id: "{}") {{ ... on CloudAccount {{ raw }} }} }}"#, id.0),
+            format!(
+                r#"{{ node(id: "{}") {{ ... on CloudAccount {{ raw }} }} }}"#,
+                id.0
+            ),
             format!(r#"{{ account(id: "{}") {{ raw }} }}"#, id.0),
             r#"{ account(provider: AWS, nativeId: "111111111111") { raw } }"#.to_owned(),
             format!("{{ {lookup} {{ nodes {{ ... on CloudAccount {{ raw }} }} }} }}"),
-            format!("{{ {lookup} {{ edges {{ node {{ ...A }} }} }} }} fragment A on CloudAccount {{ raw }}"),
+            format!(
+                "{{ {lookup} {{ edges {{ node {{ ...A }} }} }} }} fragment A on CloudAccount {{ raw }}"
+            ),
             "{ changes { nodes { asset { ... on CloudAccount { raw } } } } }".to_owned(),
         ];
         for query in &paths {
@@ -485,7 +490,10 @@ mod tests {
                     "{{ accounts {{ nodes {{ {selection} whole: backstageEntity }} }} }}"
                 )))
                 .await;
-            assert!(pruned.errors.is_empty() && whole.errors.is_empty(), "{field}");
+            assert!(
+                pruned.errors.is_empty() && whole.errors.is_empty(),
+                "{field}"
+            );
             let pruned = pruned.data.into_json().expect("json");
             let mut whole = whole.data.into_json().expect("json");
             for node in whole["accounts"]["nodes"].as_array_mut().expect("nodes") {

@@ -123,7 +123,10 @@ pub struct PageInfo {
 pub fn node_fields<'a>(ctx: &'a Context<'_>) -> Vec<&'a str> {
     let connection = ctx.look_ahead();
     let mut names = Vec::new();
-    for nodes in [connection.field("nodes"), connection.field("edges").field("node")] {
+    for nodes in [
+        connection.field("nodes"),
+        connection.field("edges").field("node"),
+    ] {
         for node in nodes.selection_fields() {
             names.extend(node.selection_set().map(|field| field.name()));
         }
@@ -402,11 +405,7 @@ macro_rules! connection {
 
         impl $connection {
             pub fn from_page(page: $crate::graphql::page::Page<$node>) -> Self {
-                let edges = page
-                    .rows
-                    .into_iter()
-                    .map(|node| $edge { node })
-                    .collect();
+                let edges = page.rows.into_iter().map(|node| $edge { node }).collect();
                 Self {
                     edges,
                     page_info: page.info,

@@ -137,7 +137,10 @@ mod tests {
             ("graphiql.min.js", asset!("graphiql.min.js")),
             ("graphiql.min.css", asset!("graphiql.min.css")),
             ("react.production.min.js", asset!("react.production.min.js")),
-            ("react-dom.production.min.js", asset!("react-dom.production.min.js")),
+            (
+                "react-dom.production.min.js",
+                asset!("react-dom.production.min.js"),
+            ),
         ];
         assert_eq!(sums.lines().count(), embedded.len(), "{sums}");
         for (name, body) in embedded {

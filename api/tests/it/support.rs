@@ -40,7 +40,7 @@ pub fn serve_args(
     seed_file: Option<std::path::PathBuf>,
 ) -> api::config::ServeArgs {
     api::config::ServeArgs {
-        database: entity::db::DatabaseArgs {
+        database: runtime::args::DatabaseArgs {
             database_url: database_url.to_owned(),
             database_schema: "inventory".into(),
             database_max_connections: 2,

@@ -263,7 +263,11 @@ where
     let mut counts = planned.counts;
     execute(txn, planned.statements).await?;
     if !planned.deferred.is_empty() {
-        let ids: Vec<String> = planned.deferred.iter().map(|m| m.key().to_owned()).collect();
+        let ids: Vec<String> = planned
+            .deferred
+            .iter()
+            .map(|m| m.key().to_owned())
+            .collect();
         let stored = stored_rows::<M>(txn, &ids, Read::Whole).await?;
         let decided = plan(backend, ctx, planned.deferred, &stored, Read::Whole)?;
         counts.add(decided.counts);
