@@ -52,7 +52,9 @@ impl Application {
             .context("opening the database (check INVENTORY_DATABASE_URL)")?;
         let migrate = args.migrate.unwrap_or(backend == Backend::Sqlite);
         if migrate {
-            migration::up(&db).await.context("applying migrations")?;
+            runtime::database::migrate(&db, &options)
+                .await
+                .context("applying migrations")?;
         }
         if let Some(path) = &args.seed_file {
             seed_if_empty(&db, path).await?;

@@ -3,7 +3,7 @@
 
 use crate::graphql::limits;
 use clap::{Parser, Subcommand};
-use runtime::args::DatabaseArgs;
+use runtime::database::DatabaseArgs;
 use runtime::telemetry::LogFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,7 +71,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub backstage: BackstageArgs,
     #[command(flatten)]
-    pub secrets: runtime::args::SecretGrantArgs,
+    pub secrets: runtime::secrets::SecretGrantArgs,
     #[command(flatten)]
     pub connections: ConnectionArgs,
 }

@@ -25,10 +25,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
         }
         Command::Migrate { database } => {
-            let db = entity::db::connect(&database.options())
+            let options = database.options();
+            let db = entity::db::connect(&options)
                 .await
                 .context("opening the database")?;
-            migration::up(&db).await.context("applying migrations")?;
+            runtime::database::migrate(&db, &options)
+                .await
+                .context("applying migrations")?;
             tracing::info!("migrations applied");
             Ok(())
         }

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use entity::enums::AccountStatus;
-use runtime::args::DatabaseArgs;
+use runtime::database::DatabaseArgs;
 use runtime::telemetry::LogFormat;
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
-    pub secrets: runtime::args::SecretGrantArgs,
+    pub secrets: runtime::secrets::SecretGrantArgs,
     /// Apply pending migrations first. Default: on for SQLite, off for PostgreSQL.
     #[arg(long, env = "INVENTORY_MIGRATE", num_args = 0..=1, default_missing_value = "true", global = true)]
     pub migrate: Option<bool>,

@@ -20,7 +20,7 @@ use entity::db::{Backend, connect};
 use entity::enums::RunStatus;
 use entity::enums::{AuthMode, EndpointKind};
 use entity::secret_ref::{Grant, SecretGrants, SecretRef};
-use runtime::args::SecretGrantArgs;
+use runtime::secrets::SecretGrantArgs;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -46,7 +46,9 @@ async fn run_all(cli: Cli) -> anyhow::Result<ExitCode> {
         .migrate
         .unwrap_or(Backend::of(&options.url) == Backend::Sqlite)
     {
-        migration::up(&db).await.context("applying migrations")?;
+        runtime::database::migrate(&db, &options)
+            .await
+            .context("applying migrations")?;
     }
     let run_options = RunOptions {
         deadline: Duration::from_secs(cli.deadline_seconds),

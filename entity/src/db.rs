@@ -11,6 +11,9 @@ use std::time::Duration;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/inventory.db?mode=rwc";
 /// The PostgreSQL schema that holds the tables.
 pub const DEFAULT_SCHEMA: &str = "inventory";
+/// How long one statement may run on PostgreSQL: far beyond any the API or a write sends,
+/// short enough that a runaway one does not hold a connection for good.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How to reach the database. `url` may carry a password: never log it.
 #[derive(Clone)]
@@ -20,6 +23,9 @@ pub struct DbOptions {
     pub schema: String,
     pub max_connections: u32,
     pub connect_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every pooled connection: a statement running
+    /// longer is cancelled by the server and fails. `None` for none (migrations).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for DbOptions {
@@ -28,6 +34,7 @@ impl std::fmt::Debug for DbOptions {
             .field("backend", &Backend::of(&self.url))
             .field("schema", &self.schema)
             .field("max_connections", &self.max_connections)
+            .field("statement_timeout", &self.statement_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -39,6 +46,17 @@ impl DbOptions {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 10,
             connect_timeout: Duration::from_secs(5),
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+        }
+    }
+
+    /// These options for applying migrations: one connection, and no statement timeout, as
+    /// a migration may rewrite a whole table.
+    pub fn for_migrations(&self) -> Self {
+        Self {
+            max_connections: 1,
+            statement_timeout: None,
+            ..self.clone()
         }
     }
 }
@@ -84,6 +102,12 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
                 .max_connections(options.max_connections)
                 // A plain identifier (checked above), quoted by sea-orm.
                 .set_schema_search_path(options.schema.clone());
+            if let Some(timeout) = options.statement_timeout {
+                let milliseconds = timeout.as_millis().to_string();
+                connect.map_sqlx_postgres_opts(move |opts| {
+                    opts.options([("statement_timeout", milliseconds.as_str())])
+                });
+            }
         }
         Backend::Sqlite => {
             let memory = is_memory(&options.url);

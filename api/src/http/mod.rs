@@ -21,6 +21,7 @@ use axum::{Extension, Json, Router, middleware};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -92,11 +93,13 @@ pub fn routers(
         .layer(Extension(settings.draining))
         .layer(Extension(ReadyTimeout(settings.ready_timeout)))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
-        // Inside the metrics layer, so a request cut off here is counted as a 408.
+        // Inside the metrics layer, so a request cut off here is counted as a 408 and a
+        // panic as a 500, each logged in its request's span.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
         ))
+        .layer(CatchPanicLayer::custom(panicked as fn(_) -> Response))
         .layer(observed.clone());
     let metrics = Router::new()
         .route("/metrics", get(scrape))
@@ -211,6 +214,22 @@ async fn graphql_request(
         })
 }
 
+/// A handler that panicked: the client gets a 500 in GraphQL's error shape, the log the
+/// panic's message (the connection and the process carry on).
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    tracing::error!(panic = message, "a request handler panicked");
+    refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_SERVER_ERROR",
+        "internal error",
+    )
+}
+
 fn unauthenticated(message: &str) -> Response {
     let mut response = refusal(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
     response.headers_mut().insert(
@@ -224,4 +243,38 @@ fn unauthenticated(message: &str) -> Response {
 fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_graphql_shape() {
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .layer(CatchPanicLayer::custom(panicked as fn(_) -> Response));
+        let response = app
+            .oneshot(
+                axum::http::Request::get("/boom")
+                    .body(Body::empty())
+                    .expect("a request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("a body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"],
+            "INTERNAL_SERVER_ERROR"
+        );
+    }
 }

@@ -40,10 +40,11 @@ pub fn serve_args(
     seed_file: Option<std::path::PathBuf>,
 ) -> api::config::ServeArgs {
     api::config::ServeArgs {
-        database: runtime::args::DatabaseArgs {
+        database: runtime::database::DatabaseArgs {
             database_url: database_url.to_owned(),
             database_schema: "inventory".into(),
             database_max_connections: 2,
+            database_statement_timeout_seconds: 30,
         },
         listen: "127.0.0.1:0".parse().expect("address"),
         migrate: None,

@@ -53,3 +53,40 @@ async fn large_statements_do_not_wait_for_delayed_acks() {
     );
     db.finish().await;
 }
+
+/// A statement longer than the pool's `statement_timeout` is cancelled by the server with a
+/// clear error; the options for migrations carry none.
+#[tokio::test]
+async fn statements_are_bounded_except_for_migrations() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let mut options = db.options.clone();
+    options.statement_timeout = Some(Duration::from_millis(200));
+    options.max_connections = 1;
+    let bounded = entity::db::connect(&options).await.expect("connect");
+    let error = bounded
+        .execute_unprepared("SELECT pg_sleep(5)")
+        .await
+        .expect_err("cancelled");
+    assert!(error.to_string().contains("statement timeout"), "{error}");
+    let show = |conn: sea_orm::DatabaseConnection| async move {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SHOW statement_timeout",
+            ))
+            .await
+            .expect("query")
+            .expect("a row");
+        let value: String = row.try_get_by_index(0).expect("a setting");
+        conn.close().await.ok();
+        value
+    };
+    assert_eq!(show(bounded).await, "200ms");
+    let migrations = entity::db::connect(&options.for_migrations())
+        .await
+        .expect("connect");
+    assert_eq!(show(migrations).await, "0");
+    db.finish().await;
+}
