@@ -17,6 +17,7 @@ pub mod enums;
 pub mod error;
 pub mod json_column;
 pub mod monitoring_endpoint;
+pub mod query;
 pub mod record;
 pub mod run;
 pub mod secret_ref;

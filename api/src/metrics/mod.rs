@@ -170,21 +170,23 @@ impl Metrics {
     /// The text exposition of every series. A failed inventory read keeps the previous
     /// values (and is logged); the scrape itself still answers.
     pub async fn render(&self) -> String {
-        {
-            let mut refreshed = self.refreshed.lock().await;
-            let stale = refreshed.is_none_or(|at| at.elapsed() >= self.refresh_every);
-            if stale {
-                match self.inventory.refresh(&self.db).await {
-                    Ok(()) => *refreshed = Some(Instant::now()),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "metrics: reading the inventory failed")
-                    }
+        // Held while gathering too: a refresh replaces the inventory's values one by one,
+        // and no scrape may see half of them.
+        let mut refreshed = self.refreshed.lock().await;
+        let stale = refreshed.is_none_or(|at| at.elapsed() >= self.refresh_every);
+        if stale {
+            match self.inventory.refresh(&self.db).await {
+                Ok(()) => *refreshed = Some(Instant::now()),
+                Err(err) => {
+                    tracing::warn!(error = %err, "metrics: reading the inventory failed")
                 }
             }
-            self.sample_pool();
         }
+        self.sample_pool();
+        let families = self.registry.gather();
+        drop(refreshed);
         let mut text = Vec::new();
-        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut text) {
+        if let Err(err) = TextEncoder::new().encode(&families, &mut text) {
             tracing::error!(error = %err, "metrics: encoding failed");
         }
         String::from_utf8(text).unwrap_or_default()

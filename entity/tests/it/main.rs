@@ -4,5 +4,6 @@ mod connection;
 mod enrich;
 mod fixtures;
 mod migrations;
+mod query;
 mod removal;
 mod upsert;

@@ -1,0 +1,96 @@
+//! Reads the API's summaries and metrics share: what the inventory holds now (removed assets
+//! left out) and the newest runs of every collector and scope. One query each, on either
+//! backend.
+
+use crate::enums::{AccountStatus, EndpointKind, EndpointStatus, Provider, RunStatus};
+use crate::{cloud_account, collector_run, monitoring_endpoint};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// Present accounts by provider and status, in that order.
+pub async fn account_counts<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(Provider, AccountStatus, i64)>, DbErr> {
+    use cloud_account::Column as A;
+    cloud_account::Entity::find()
+        .select_only()
+        .column(A::Provider)
+        .column(A::Status)
+        .column_as(A::Id.count(), "n")
+        .filter(A::RemovedAt.is_null())
+        .group_by(A::Provider)
+        .group_by(A::Status)
+        .order_by_asc(A::Provider)
+        .order_by_asc(A::Status)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Present endpoints by kind and status, in that order.
+pub async fn endpoint_counts<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(EndpointKind, EndpointStatus, i64)>, DbErr> {
+    use monitoring_endpoint::Column as E;
+    monitoring_endpoint::Entity::find()
+        .select_only()
+        .column(E::Kind)
+        .column(E::Status)
+        .column_as(E::Id.count(), "n")
+        .filter(E::RemovedAt.is_null())
+        .group_by(E::Kind)
+        .group_by(E::Status)
+        .order_by_asc(E::Kind)
+        .order_by_asc(E::Status)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Finished runs (not running) by collector, scope and status, in that order.
+pub async fn run_counts<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(String, String, RunStatus, i64)>, DbErr> {
+    use collector_run::Column as R;
+    collector_run::Entity::find()
+        .select_only()
+        .column(R::Collector)
+        .column(R::Scope)
+        .column(R::Status)
+        .column_as(R::Id.count(), "n")
+        .filter(R::Status.ne(RunStatus::Running))
+        .group_by(R::Collector)
+        .group_by(R::Scope)
+        .group_by(R::Status)
+        .order_by_asc(R::Collector)
+        .order_by_asc(R::Scope)
+        .order_by_asc(R::Status)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The newest run of each collector and scope among runs with one of `statuses` (any when
+/// empty), by collector and scope. Uses the `(collector, scope, id)` index.
+pub async fn latest_runs<C: ConnectionTrait>(
+    db: &C,
+    statuses: &[RunStatus],
+) -> Result<Vec<collector_run::Model>, DbErr> {
+    use collector_run::Column as R;
+    let mut newest = Query::select()
+        .expr(R::Id.max())
+        .from(collector_run::Entity)
+        .group_by_columns([R::Collector, R::Scope])
+        .to_owned();
+    if !statuses.is_empty() {
+        newest.and_where(R::Status.is_in(statuses.iter().copied()));
+    }
+    collector_run::Entity::find()
+        .filter(R::Id.in_subquery(newest))
+        .order_by_asc(R::Collector)
+        .order_by_asc(R::Scope)
+        .all(db)
+        .await
+}
