@@ -8,6 +8,7 @@
 
 pub mod aws;
 pub mod azure;
+pub mod cli;
 pub mod config;
 pub mod enrich;
 pub mod file;

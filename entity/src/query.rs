@@ -94,3 +94,17 @@ pub async fn latest_runs<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// Every endpoint of `kind` stored and not removed (seeded by people or discovered), by key.
+pub async fn present_endpoints<C: ConnectionTrait>(
+    db: &C,
+    kind: EndpointKind,
+) -> Result<Vec<monitoring_endpoint::Model>, DbErr> {
+    use monitoring_endpoint::Column as E;
+    monitoring_endpoint::Entity::find()
+        .filter(E::Kind.eq(kind))
+        .filter(E::RemovedAt.is_null())
+        .order_by_asc(E::Id)
+        .all(db)
+        .await
+}
