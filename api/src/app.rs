@@ -46,7 +46,7 @@ impl Application {
             tracing::warn!(listen = %args.listen, "anonymous reads are on for a non-loopback address");
         }
         let options = args.database.options();
-        let backend = Backend::of(&options.url);
+        let backend = options.backend();
         let db = connect(&options)
             .await
             .context("opening the database (check INVENTORY_DATABASE_URL)")?;

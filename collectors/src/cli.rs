@@ -30,10 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let db = connect(&options)
         .await
         .context("opening the database (check INVENTORY_DATABASE_URL)")?;
-    if cli
-        .migrate
-        .unwrap_or(Backend::of(&options.url) == Backend::Sqlite)
-    {
+    if cli.migrate.unwrap_or(options.backend() == Backend::Sqlite) {
         runtime::database::migrate(&db, &options)
             .await
             .context("applying migrations")?;

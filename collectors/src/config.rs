@@ -130,7 +130,7 @@ pub enum SourceCommand {
         client_id: Option<String>,
         /// Client secret, for the client-secret credential (prefer workload identity).
         #[arg(long, env = "AZURE_CLIENT_SECRET", hide_env_values = true)]
-        client_secret: Option<String>,
+        client_secret: Option<secrecy::SecretString>,
         /// Projected service-account token, for workload identity.
         #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE")]
         federated_token_file: Option<PathBuf>,

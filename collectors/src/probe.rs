@@ -9,6 +9,7 @@ use entity::record::EndpointRecord;
 use entity::secret_ref::{SecretGrants, SecretRef};
 use futures::StreamExt;
 use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -47,7 +48,11 @@ pub struct ProbeOptions {
 /// reference for `url`'s origin, and for a file in a granted directory only while it stays
 /// there once links are followed. The value never leaves this function except to be sent,
 /// and no error quotes it.
-pub fn resolve_secret(grants: &SecretGrants, reference: &str, url: &Url) -> Result<String, String> {
+pub fn resolve_secret(
+    grants: &SecretGrants,
+    reference: &str,
+    url: &Url,
+) -> Result<SecretString, String> {
     let parsed = SecretRef::parse(reference).map_err(|e| format!("secret reference {e}"))?;
     let grant = grants
         .check(&parsed, url)
@@ -97,7 +102,7 @@ pub fn resolve_secret(grants: &SecretGrants, reference: &str, url: &Url) -> Resu
             "the secret of {reference} is longer than {MAX_SECRET} bytes"
         ));
     }
-    Ok(value)
+    Ok(value.into())
 }
 
 /// Whether `value` can be sent as one credential in a header: printable ASCII, no spaces
@@ -138,13 +143,14 @@ pub fn client(options: &ProbeOptions) -> Result<reqwest::Client, CollectError> {
 pub async fn fetch(
     client: &reqwest::Client,
     url: Url,
-    auth: &Option<(AuthMode, String)>,
+    auth: &Option<(AuthMode, SecretString)>,
 ) -> Result<(StatusCode, Vec<u8>), String> {
     let mut request = client.get(url);
     match auth {
-        Some((AuthMode::Token, token)) => request = request.bearer_auth(token),
+        Some((AuthMode::Token, token)) => request = request.bearer_auth(token.expose_secret()),
         Some((AuthMode::Basic, pair)) => {
             // `credential` made sure the pair has its colon.
+            let pair = pair.expose_secret();
             let (user, password) = pair.split_once(':').unwrap_or((pair, ""));
             request = request.basic_auth(user, Some(password));
         }
@@ -205,7 +211,7 @@ pub async fn credential(
     policy: &AddressPolicy,
     grants: &SecretGrants,
     target: &Target,
-) -> Result<Option<(AuthMode, String)>, String> {
+) -> Result<Option<(AuthMode, SecretString)>, String> {
     let not_a_token = |what: &str| {
         format!("the {what} is not a single header-safe token (printable ASCII, no spaces)")
     };
@@ -214,14 +220,14 @@ pub async fn credential(
         (AuthMode::Oauth, Some(reference)) => {
             let secret = resolve_secret(grants, reference, &target.url)?;
             let token = oauth_token(client, policy, &secret).await?;
-            if !header_token(&token) {
+            if !header_token(token.expose_secret()) {
                 return Err(not_a_token("OAuth access token"));
             }
             Ok(Some((AuthMode::Token, token)))
         }
         (AuthMode::Basic, Some(reference)) => {
             let pair = resolve_secret(grants, reference, &target.url)?;
-            match pair.split_once(':') {
+            match pair.expose_secret().split_once(':') {
                 Some((user, password)) if header_token(user) && header_token(password) => {
                     Ok(Some((AuthMode::Basic, pair)))
                 }
@@ -232,7 +238,7 @@ pub async fn credential(
         }
         (mode, Some(reference)) => {
             let token = resolve_secret(grants, reference, &target.url)?;
-            if !header_token(&token) {
+            if !header_token(token.expose_secret()) {
                 return Err(not_a_token(&format!("secret of {reference}")));
             }
             Ok(Some((mode, token)))
@@ -245,7 +251,7 @@ pub async fn credential(
 struct OauthClient {
     token_url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
     #[serde(default)]
     scope: Option<String>,
 }
@@ -253,10 +259,10 @@ struct OauthClient {
 async fn oauth_token(
     client: &reqwest::Client,
     policy: &AddressPolicy,
-    secret: &str,
-) -> Result<String, String> {
+    secret: &SecretString,
+) -> Result<SecretString, String> {
     // The reason never quotes the document: it holds the client secret.
-    let config: OauthClient = serde_json::from_str(secret).map_err(|_| {
+    let config: OauthClient = serde_json::from_str(secret.expose_secret()).map_err(|_| {
         "the OAuth secret is not {token_url, client_id, client_secret, scope?}".to_owned()
     })?;
     let token_url =
@@ -270,7 +276,10 @@ async fn oauth_token(
     }
     let response = client
         .post(token_url)
-        .basic_auth(&config.client_id, Some(&config.client_secret))
+        .basic_auth(
+            &config.client_id,
+            Some(config.client_secret.expose_secret()),
+        )
         .form(&form)
         .send()
         .await
@@ -283,7 +292,7 @@ async fn oauth_token(
         )
     })?;
     match body.get("access_token").and_then(Value::as_str) {
-        Some(token) if status.is_success() => Ok(token.to_owned()),
+        Some(token) if status.is_success() => Ok(token.into()),
         _ => Err(format!(
             "OAuth token endpoint answered {}: {}",
             status.as_u16(),
@@ -309,7 +318,7 @@ pub async fn prepare(
     grants: &SecretGrants,
     target: &Target,
     kind: EndpointKind,
-) -> Result<(EndpointRecord, Option<(AuthMode, String)>), EndpointRecord> {
+) -> Result<(EndpointRecord, Option<(AuthMode, SecretString)>), EndpointRecord> {
     let mut record = EndpointRecord {
         id: target.id.clone(),
         kind,

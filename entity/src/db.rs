@@ -4,6 +4,7 @@
 use crate::error::StoreError;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,10 +16,11 @@ pub const DEFAULT_SCHEMA: &str = "inventory";
 /// short enough that a runaway one does not hold a connection for good.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How to reach the database. `url` may carry a password: never log it.
-#[derive(Clone)]
+/// How to reach the database. `url` may carry a password: it is kept as a secret, shown as
+/// redacted by `Debug`.
+#[derive(Clone, Debug)]
 pub struct DbOptions {
-    pub url: String,
+    pub url: SecretString,
     /// PostgreSQL schema for the tables (ignored on SQLite).
     pub schema: String,
     pub max_connections: u32,
@@ -28,26 +30,20 @@ pub struct DbOptions {
     pub statement_timeout: Option<Duration>,
 }
 
-impl std::fmt::Debug for DbOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbOptions")
-            .field("backend", &Backend::of(&self.url))
-            .field("schema", &self.schema)
-            .field("max_connections", &self.max_connections)
-            .field("statement_timeout", &self.statement_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
 impl DbOptions {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
-            url: url.into(),
+            url: SecretString::from(url.into()),
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 10,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
         }
+    }
+
+    /// Which database the URL points at.
+    pub fn backend(&self) -> Backend {
+        Backend::of(self.url.expose_secret())
     }
 
     /// These options for applying migrations: one connection, and no statement timeout, as
@@ -86,7 +82,8 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 /// Opens a pool. Does not migrate: that is `migration::up`, run by whoever is allowed to.
 pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreError> {
-    let mut connect = ConnectOptions::new(options.url.clone());
+    let url = options.url.expose_secret();
+    let mut connect = ConnectOptions::new(url.to_owned());
     connect
         .connect_timeout(options.connect_timeout)
         .acquire_timeout(options.connect_timeout)
@@ -95,7 +92,7 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
         // pinged, a round trip that cost a one-row lookup a sixth of its throughput.
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false);
-    match Backend::of(&options.url) {
+    match Backend::of(url) {
         Backend::Postgres => {
             validate_schema(&options.schema)?;
             connect
@@ -110,9 +107,9 @@ pub async fn connect(options: &DbOptions) -> Result<DatabaseConnection, StoreErr
             }
         }
         Backend::Sqlite => {
-            let memory = is_memory(&options.url);
+            let memory = is_memory(url);
             if !memory {
-                create_parent_dir(&options.url)?;
+                create_parent_dir(url)?;
             }
             // An in-memory database exists once per connection, so it must stay at one.
             connect.max_connections(if memory {
@@ -241,8 +238,15 @@ fn create_parent_dir(url: &str) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    /// The pool's connection hook replaces sea-orm's: every pooled connection must still
-    /// get the schema.
+    #[test]
+    fn options_never_show_the_password() {
+        let options = DbOptions::new("postgres://inventory:hunter2@db.example.com/inventory");
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(options.backend(), Backend::Postgres);
+    }
+
+    /// Every pooled connection gets the schema (sea-orm's search path), not only the first.
     #[tokio::test]
     async fn pooled_postgres_connections_get_the_schema() {
         use sea_orm::{ConnectionTrait, Statement};

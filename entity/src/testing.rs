@@ -176,7 +176,8 @@ pub struct PgProxy {
 impl PgProxy {
     /// A pool over `db`'s schema (PostgreSQL) whose connections go through a new proxy.
     pub async fn connect(db: &TestDb) -> (DatabaseConnection, Self) {
-        let mut url = url::Url::parse(&db.options.url).expect("a URL");
+        let mut url =
+            url::Url::parse(secrecy::ExposeSecret::expose_secret(&db.options.url)).expect("a URL");
         let server: std::net::SocketAddr = format!(
             "{}:{}",
             url.host_str().expect("a host"),
@@ -229,7 +230,7 @@ impl PgProxy {
             }
         });
         let options = DbOptions {
-            url: url.to_string(),
+            url: url.to_string().into(),
             ..db.options.clone()
         };
         (connect(&options).await.expect("connect"), proxy)

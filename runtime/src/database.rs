@@ -3,6 +3,7 @@
 use entity::db::{Backend, connect};
 use entity::db::{DEFAULT_DATABASE_URL, DEFAULT_SCHEMA, DEFAULT_STATEMENT_TIMEOUT, DbOptions};
 use sea_orm::{DatabaseConnection, DbErr};
+use secrecy::SecretString;
 use std::time::Duration;
 
 /// Database flags.
@@ -11,7 +12,7 @@ pub struct DatabaseArgs {
     /// Database URL: `sqlite://path?mode=rwc` (embedded) or `postgres://user@host/db`.
     /// May carry a password; it is never logged.
     #[arg(long, env = "INVENTORY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    pub database_url: String,
+    pub database_url: SecretString,
     /// PostgreSQL schema that holds the tables (ignored on SQLite).
     #[arg(long, env = "INVENTORY_DATABASE_SCHEMA", default_value = DEFAULT_SCHEMA)]
     pub database_schema: String,
@@ -31,7 +32,8 @@ impl DatabaseArgs {
             max_connections: self.database_max_connections,
             statement_timeout: (self.database_statement_timeout_seconds > 0)
                 .then(|| Duration::from_secs(self.database_statement_timeout_seconds)),
-            ..DbOptions::new(self.database_url.clone())
+            url: self.database_url.clone(),
+            ..DbOptions::new("")
         }
     }
 }
@@ -40,7 +42,7 @@ impl DatabaseArgs {
 /// the pool's statement timeout (a migration may rewrite a whole table); on SQLite on `db`
 /// itself, since an in-memory database exists only on its own connection.
 pub async fn migrate(db: &DatabaseConnection, options: &DbOptions) -> Result<(), DbErr> {
-    if Backend::of(&options.url) != Backend::Postgres {
+    if options.backend() != Backend::Postgres {
         return migration::up(db).await;
     }
     let own = connect(&options.for_migrations())

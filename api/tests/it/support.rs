@@ -41,7 +41,7 @@ pub fn serve_args(
 ) -> api::config::ServeArgs {
     api::config::ServeArgs {
         database: runtime::database::DatabaseArgs {
-            database_url: database_url.to_owned(),
+            database_url: database_url.to_owned().into(),
             database_schema: "inventory".into(),
             database_max_connections: 2,
             database_statement_timeout_seconds: 30,

@@ -12,6 +12,7 @@ use azure_identity::{
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
     WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
+use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,11 +33,11 @@ pub enum CredentialKind {
 /// How to get tokens for one tenant. Values usually come from the conventional variables
 /// (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`,
 /// `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_AUTHORITY_HOST`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CredentialConfig {
     pub tenant_id: String,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
     pub federated_token_file: Option<PathBuf>,
     /// Entra ID authority, e.g. `https://login.microsoftonline.com` (must be https).
     pub authority_host: Option<String>,
@@ -44,16 +45,6 @@ pub struct CredentialConfig {
     /// The HTTP client the credentials use (tests give one that trusts their CA).
     pub http: Option<reqwest::Client>,
     pub timeout: Duration,
-}
-
-impl std::fmt::Debug for CredentialConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialConfig")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("order", &self.order)
-            .finish_non_exhaustive()
-    }
 }
 
 pub struct Tokens {
@@ -108,7 +99,7 @@ impl CredentialConfig {
                 ClientSecretCredential::new(
                     &self.tenant_id,
                     client,
-                    Secret::new(secret),
+                    Secret::new(secret.expose_secret().to_owned()),
                     Some(ClientSecretCredentialOptions {
                         client_options: self.client_options(),
                     }),
