@@ -19,10 +19,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// A stored asset whose observed fields can be set from history's JSON values.
+/// A stored asset whose observed fields can be set from history's JSON values
+/// (`write::observed`).
 trait Replay: Tracked + Clone {
-    /// Sets one observed field; a field this version does not know is ignored.
-    fn set(&mut self, field: &str, value: Value) -> Result<(), serde_json::Error>;
     fn set_removed_at(&mut self, at: Option<DateTime<Utc>>);
     fn set_first_seen_at(&mut self, at: DateTime<Utc>);
     fn cap_last_seen_at(&mut self, at: DateTime<Utc>);
@@ -33,22 +32,6 @@ fn from<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
 }
 
 impl Replay for cloud_account::Model {
-    fn set(&mut self, field: &str, value: Value) -> Result<(), serde_json::Error> {
-        match field {
-            "name" => self.name = from(value)?,
-            "org_path" => self.org_path = from(value)?,
-            "ancestors" => self.ancestors = from(value)?,
-            "parent" => self.parent = from(value)?,
-            "status" => self.status = from(value)?,
-            "raw_status" => self.raw_status = from(value)?,
-            "region_residency" => self.region_residency = from(value)?,
-            "tags" => self.tags = from(value)?,
-            "raw" => self.raw = value,
-            "scope" => self.scope = from(value)?,
-            _ => {}
-        }
-        Ok(())
-    }
     fn set_removed_at(&mut self, at: Option<DateTime<Utc>>) {
         self.removed_at = at;
     }
@@ -62,22 +45,6 @@ impl Replay for cloud_account::Model {
 }
 
 impl Replay for monitoring_endpoint::Model {
-    fn set(&mut self, field: &str, value: Value) -> Result<(), serde_json::Error> {
-        match field {
-            "kind" => self.kind = from(value)?,
-            "url" => self.url = from(value)?,
-            "auth_mode" => self.auth_mode = from(value)?,
-            "status" => self.status = from(value)?,
-            "version" => self.version = from(value)?,
-            "origin" => self.origin = from(value)?,
-            "labels" => self.labels = from(value)?,
-            "notes" => self.notes = from(value)?,
-            "secret_ref" => self.secret_ref = from(value)?,
-            "scope" => self.scope = from(value)?,
-            _ => {}
-        }
-        Ok(())
-    }
     fn set_removed_at(&mut self, at: Option<DateTime<Utc>>) {
         self.removed_at = at;
     }

@@ -5,6 +5,7 @@
 //! Each call is one transaction: a batch lands whole or not at all.
 
 mod history;
+pub(crate) mod observed;
 mod rows;
 pub(crate) mod tracked;
 

@@ -2,23 +2,24 @@
 //! change is history, and how a record becomes a row.
 
 use super::WriteContext;
-use super::history::Fields;
+use super::observed::Observed;
 use crate::enums::{AssetType, EndpointStatus, Origin};
 use crate::record::{AccountRecord, EndpointRecord, MANUAL_SCOPE};
 use crate::{cloud_account, json_column, monitoring_endpoint};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, Iterable};
 use serde_json::{Value, json};
-use std::borrow::Cow;
 
-/// What the write path needs to know about a table whose rows it upserts.
-pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult {
+/// What the write path needs to know about a table whose rows it upserts; its observed
+/// fields are declared in `observed`.
+pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult + Observed {
     type Entity: EntityTrait<Model = Self>;
     const ASSET: AssetType;
     fn id_column() -> <Self::Entity as EntityTrait>::Column;
     fn scope_column() -> <Self::Entity as EntityTrait>::Column;
     fn removed_at_column() -> <Self::Entity as EntityTrait>::Column;
     fn last_run_column() -> <Self::Entity as EntityTrait>::Column;
-    /// Every column an upsert overwrites: all but the key and the first-write bookkeeping.
+    /// Every column an upsert overwrites: all but the key and what only the first write
+    /// sets, so a column added later is written unless it says otherwise.
     fn update_columns() -> Vec<<Self::Entity as EntityTrait>::Column>;
     fn key(&self) -> &str;
     /// When the row was removed; `None` while it is present.
@@ -26,8 +27,6 @@ pub(crate) trait Tracked: Sized + sea_orm::FromQueryResult {
     fn is_removed(&self) -> bool {
         self.removed_at().is_some()
     }
-    /// The observed fields, the ones whose change is history.
-    fn fields(&self) -> Fields<'_>;
     /// For a row whose observed fields did not change, every column the write may still
     /// change (bookkeeping) with its new value: the write then sets only these instead of
     /// rewriting the row. `None` where untracked observations must be rewritten too.
@@ -68,47 +67,15 @@ impl Tracked for cloud_account::Model {
     }
     fn update_columns() -> Vec<cloud_account::Column> {
         use cloud_account::Column as C;
-        vec![
-            C::Name,
-            C::OrgPath,
-            C::Ancestors,
-            C::Parent,
-            C::Status,
-            C::RawStatus,
-            C::RegionResidency,
-            C::Tags,
-            C::Raw,
-            C::Scope,
-            C::Source,
-            C::LastSeenAt,
-            C::RemovedAt,
-            C::LastRunId,
-            C::Provenance,
-            C::ObservedDigest,
-            C::TagsReadAt,
-        ]
+        C::iter()
+            .filter(|c| !matches!(c, C::Id | C::Provider | C::NativeId | C::FirstSeenAt))
+            .collect()
     }
     fn key(&self) -> &str {
         &self.id
     }
     fn removed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.removed_at
-    }
-    fn fields(&self) -> Fields<'_> {
-        vec![
-            ("name", Cow::Owned(json!(self.name))),
-            ("org_path", Cow::Owned(json!(self.org_path))),
-            // Ancestors and tags are typed in the model: here they are the JSON values the
-            // model held before, so stored digests stay equal.
-            ("ancestors", Cow::Owned(json!(self.ancestors))),
-            ("parent", Cow::Owned(json!(self.parent))),
-            ("status", Cow::Owned(json!(self.status))),
-            ("raw_status", Cow::Owned(json!(self.raw_status))),
-            ("region_residency", Cow::Owned(json!(self.region_residency))),
-            ("tags", Cow::Owned(json!(self.tags))),
-            ("raw", Cow::Borrowed(&self.raw)),
-            ("scope", Cow::Owned(json!(self.scope))),
-        ]
     }
     /// Unchanged fields leave `removed_at` null (a removed row seen again is a restore) and
     /// `first_seen_at` as stored: what remains is who saw it, when, and how, and when its
@@ -172,47 +139,15 @@ impl Tracked for monitoring_endpoint::Model {
     }
     fn update_columns() -> Vec<monitoring_endpoint::Column> {
         use monitoring_endpoint::Column as C;
-        vec![
-            C::Kind,
-            C::Url,
-            C::AuthMode,
-            C::Status,
-            C::Version,
-            C::Raw,
-            C::Origin,
-            C::Labels,
-            C::Notes,
-            C::SecretRef,
-            C::Scope,
-            C::UpdatedBy,
-            C::LastCheckedAt,
-            C::LastError,
-            C::RemovedAt,
-            C::LastRunId,
-            C::Provenance,
-        ]
+        C::iter()
+            .filter(|c| !matches!(c, C::Id | C::CreatedBy | C::FirstSeenAt))
+            .collect()
     }
     fn key(&self) -> &str {
         &self.id
     }
     fn removed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.removed_at
-    }
-    fn fields(&self) -> Fields<'_> {
-        vec![
-            ("kind", Cow::Owned(json!(self.kind))),
-            ("url", Cow::Owned(json!(self.url))),
-            ("auth_mode", Cow::Owned(json!(self.auth_mode))),
-            ("status", Cow::Owned(json!(self.status))),
-            ("version", Cow::Owned(json!(self.version))),
-            // `raw` is left out: it is the latest probe's snapshot (goroutines, series counts)
-            // and changes every run; status and version are the history worth keeping.
-            ("origin", Cow::Owned(json!(self.origin))),
-            ("labels", Cow::Owned(json!(self.labels))),
-            ("notes", Cow::Owned(json!(self.notes))),
-            ("secret_ref", Cow::Owned(json!(self.secret_ref))),
-            ("scope", Cow::Owned(json!(self.scope))),
-        ]
     }
     /// The latest probe's snapshot (`raw`, last check and error) is rewritten on every
     /// write, so there is no narrower update.
