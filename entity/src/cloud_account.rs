@@ -119,8 +119,7 @@ impl Model {
 /// Text column `index` of `row`, null as `None`. On PostgreSQL, sqlx checks a column's type
 /// before decoding it, comparing it by value with the text types in turn (`character
 /// varying`, ours, is the fourth), and a page decodes a few text columns of each of its
-/// rows: the check was half of what decoding one cost (callgrind, bench q1: 347 of 686
-/// instructions; 9 % of the request). These columns are this table's own, `character
+/// rows: the check was half of what decoding one cost. These columns are this table's own, `character
 /// varying` by the migrations, so the check cannot fail here; decoding still refuses text
 /// that is not UTF-8.
 fn text(row: &QueryResult, index: usize) -> Result<Option<String>, DbErr> {

@@ -1,7 +1,6 @@
 //! JSON columns that the models hold in their own types rather than as JSON values: sqlx
 //! decodes them straight from the column, with no tree of values to build, convert and
-//! drop for every row a page reads (callgrind, a request: the Backstage lookup, bench q8,
-//! 3.46M instructions → 3.03M; q3, every field of 100 accounts, 13.31M → 12.70M). The write
+//! drop for every row a page reads. The write
 //! path hashes and records them as the JSON values the models held before
 //! (`write::tracked`), so digests stored by earlier versions stay equal. Only the write path
 //! writes these columns, from records of these same types.

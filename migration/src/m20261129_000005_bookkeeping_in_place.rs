@@ -7,10 +7,8 @@
 //! indexed column changing, PostgreSQL can rewrite a row in place (a heap-only tuple: no
 //! index entry at all) when its page has room, and fill factor 50 keeps that room: a
 //! 1.5 KB account's page holds its rows and their next versions, and pruning frees the
-//! versions before. Measured, 100,000 unchanged accounts of ~1 KB raw (bench_data, three
-//! alternating runs each): 7.1 s on average with this (every update heap-only), 9.1 s
-//! without (none); fill factor 70 made 45 % heap-only and was no faster. The new-account
-//! write is unchanged (13-14 s on that machine either way). The table is no larger after
+//! versions before (measured in docs/performance.md; a lower fill factor made fewer updates
+//! heap-only and was no faster). The table is no larger after
 //! the first rewrite than it was before, where each rewrite left a dead copy on another page.
 //!
 //! Fill factor applies to pages written from now on; existing pages keep their fill until

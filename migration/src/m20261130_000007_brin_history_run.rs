@@ -6,13 +6,8 @@
 //! written, and a run's rows all carry the same id: a new write of 100,000 accounts adds
 //! 100,000 entries of one key. History rows are appended in run order, so the page ranges a
 //! BRIN index summarizes each hold a few runs' ids, and a run's deletion reads only those
-//! ranges. Measured, `COPY` of the 100,000 creation rows of a bench write into copies of
-//! `asset_changes` (six interleaved rounds): 1.13 s median with the B-tree (1.08-1.70),
-//! 0.92 s with BRIN (0.87-0.99), 1.06 s with no index on `run_id` at all (0.98-1.28); the
-//! B-tree on the bench database was 4.8 MB for 110,000 rows, the BRIN index 24 kB. A whole
-//! new write of those accounts did not move measurably (6.48 s median against 6.45 in four
-//! alternating runs, each 5.8-7.3 s): the saving is a few per cent of it, within the
-//! machine's drift; the index the history keeps for good is what shrinks.
+//! ranges. Writing history rows is cheaper with it than with the B-tree, and the index the
+//! history keeps for good is a few pages instead of an entry per row.
 //! `autosummarize` has each filled range summarized as it fills rather than at the next
 //! vacuum, so a deletion skips it.
 //!

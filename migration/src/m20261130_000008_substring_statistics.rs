@@ -4,18 +4,13 @@
 //!
 //! PostgreSQL keeps statistics on columns, not on expressions, unless told to: for
 //! `lower(name)` it had none and guessed that a substring matches 0.5 % of the rows, whatever
-//! the substring. With a tag as well (bench q6: `nameContains: "prod"` and a tag, 3,334 of
-//! 100,000 accounts matching) it expected 74 rows, too few to find a page of 100 by walking
-//! the key index, so it read and sorted the whole table: 85-111 ms a request instead of
-//! 4.4. A prepared statement is planned with its values five times before PostgreSQL may
-//! keep one generic plan, and that generic plan happened to be right, so the slow plans were
-//! each pooled connection's first five of that query (q6 at one connection: p50 4.7 ms,
-//! p99 100 ms). With these statistics the planner estimates the substring from a sample of
-//! the real names (3,727 rows) and walks the key index from the first request; a substring
-//! that matches nothing is still estimated as rare, and read with a full scan, which is what
-//! it needs. From one client against a freshly started API, twice each: q6's first ten
-//! requests took 70-150 ms without and 2-16 ms with them (the first ones open
-//! connections); `urlContains: "9090"` on 10,000 endpoints 11-19 ms without and 2-10 with.
+//! the substring. With a tag as well it expected too few rows to find a page by walking the
+//! key index, so it read and sorted the whole table. A prepared statement is planned with
+//! its values five times before PostgreSQL may keep one generic plan, so the slow plans were
+//! each pooled connection's first five of that query: a tail latency, not an average. With
+//! these statistics the planner estimates the substring from a sample of the real names and
+//! walks the key index from the first request; a substring that matches nothing is still
+//! estimated as rare, and read with a full scan, which is what it needs.
 //!
 //! Extended statistics cost nothing on writes: `ANALYZE`, by hand or autovacuum, keeps them,
 //! and the migration runs it once so that they hold from the start. It reads a sample of

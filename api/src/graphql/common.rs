@@ -150,11 +150,8 @@ pub fn contains_ci(col: impl ColumnTrait, needle: &str) -> sea_orm::sea_query::E
 /// On PostgreSQL the pair is bound as one `jsonb` object, built here, rather than as two
 /// texts that `jsonb_build_object` joins in the statement: that function is only stable, so
 /// the planner could not see the object it builds, guessing how many rows match instead of
-/// reading the column's statistics, and the server built it again for every row it tested.
-/// Bench q6 (a name substring and a tag, 100,000 accounts) at 8 connections, in six
-/// alternating rounds against the two-text form: 1.47× the requests/s (1.29-1.67), the
-/// server's CPU 2.8 → 1.8 ms a request; `subtree`, the same way, 2.0-3.0 → 1.4-1.6 ms a
-/// request from one client.
+/// reading the column's statistics, and the server built it again for every row it tested
+/// (`subtree` binds its node the same way).
 pub fn json_has(
     backend: DbBackend,
     table: &str,

@@ -1,8 +1,8 @@
 //! Parsed query documents, kept by their text across requests.
 //!
 //! Clients send the same few query texts over and over (a Backstage page sends its query on
-//! every view), and async-graphql parses each request's text afresh with a PEG parser: 5 % of
-//! the API's CPU for bench q1 and q4, the most of any single step before execution. A parsed
+//! every view), and async-graphql parses each request's text afresh with a PEG parser, the
+//! largest single step before execution. A parsed
 //! document is a plain tree, so a copy of the one parsed before serves instead. Only
 //! documents that parsed are kept; validation still runs on every request (it depends on the
 //! schema and variables, not only the text).

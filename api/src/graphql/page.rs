@@ -218,8 +218,7 @@ where
         .query_all(&page.limit(window.limit + 1).into_query())
         .await?;
     // Sized up front: collected through `Result`, the rows grew by doubling, each step
-    // moving every row decoded so far (callgrind, bench q1: 54k of 1,044k instructions a
-    // request; q4 64k).
+    // moving every row decoded so far.
     let mut rows = Vec::with_capacity(results.len());
     for result in &results {
         rows.push(decode(result)?);
@@ -338,8 +337,7 @@ pub trait CursorKey {
 
 /// Defines `<Name>Connection` and `<Name>Edge` for a node type. (async-graphql's own
 /// connection type computes extra fields eagerly; ours counts only when asked, and encodes
-/// an edge's cursor only when asked: pages read through `nodes` never do, and building
-/// every row's cursor was 7 % of a q1 request's instructions, callgrind.)
+/// an edge's cursor only when asked: pages read through `nodes` never do.)
 macro_rules! connection {
     ($node:ty, $connection:ident, $edge:ident) => {
         pub struct $edge {

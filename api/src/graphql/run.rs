@@ -128,10 +128,9 @@ impl Loader<i64> for RunLoader {
 /// Finished runs, kept across requests. A run is written when it starts and once more when
 /// it finishes (`entity::run::finish_run`), and never deleted, so a finished run read once is
 /// that run for good; a run still going is read again by every request, as it will change.
-/// Without this every page asking for `lastRun` read its runs with a statement of its own:
-/// bench q4 (q1 plus `lastRun`) ran at 69 % of q1's requests/s with it, 77 % without
-/// (alternating wrk runs at 8 connections). Bounded, least recently used first out, so that
-/// years of runs named by old history cannot grow the process.
+/// Without this every page asking for `lastRun` read its runs with a statement of its own.
+/// Bounded, least recently used first out, so that years of runs named by old history cannot
+/// grow the process.
 pub struct FinishedRuns(Mutex<LruCache<i64, Arc<collector_run::Model>>>);
 
 impl FinishedRuns {

@@ -26,7 +26,7 @@ pub(crate) type Fields<'a> = Vec<(&'static str, Cow<'a, Value>)>;
 /// after it, each of which keeps the values it replaced (`as_of::created_fields`). Copying
 /// every observed field into the creation, as history first did, stored each new asset
 /// twice: the kilobyte provider records made history rows as large as the accounts, and a
-/// first write of 100,000 accounts spent 3.7 of its 12-13 s inserting them.
+/// first write spent a good part of its time inserting them.
 pub(super) fn classify<'a>(
     old: Option<(Fields<'_>, Option<DateTime<Utc>>)>,
     new: impl FnOnce() -> Fields<'a>,
