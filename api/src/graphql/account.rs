@@ -1,6 +1,6 @@
 //! `CloudAccount`: an AWS account, GCP project or Azure subscription, and its filter.
 
-use super::common::{Ancestor, Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
+use super::common::{Ancestor, Tag, TagFilter, filter_text, tag_condition, tags_of};
 use super::enums::{AccountStatus, Provider, to_store};
 use super::id::{NodeType, encode};
 use super::run::{CollectorRun, load_run};
@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::cloud_account::{self, Column as C};
+use entity::query::{Tagged, contains_ci, has_ancestor};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, Select};
 use serde_json::Value;
@@ -291,7 +292,7 @@ impl AccountFilter {
         }
         if let Some(id) = &self.subtree {
             let id = filter_text(id, "subtree")?;
-            cond = cond.add(super::common::has_ancestor(backend, "cloud_accounts", id));
+            cond = cond.add(has_ancestor(backend, id));
         }
         if let Some(tags) = &self.tag {
             if tags.len() > super::common::MAX_TAG_FILTERS {
@@ -301,7 +302,7 @@ impl AccountFilter {
                 ));
             }
             for tag in tags {
-                cond = cond.add(json_has(backend, "cloud_accounts", "tags", tag)?);
+                cond = cond.add(tag_condition(backend, Tagged::AccountTags, tag)?);
             }
         }
         if let Some(scopes) = &self.scope {

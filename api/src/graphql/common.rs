@@ -2,9 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{InputObject, SimpleObject};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, DbBackend};
-use serde_json::{Map, Value, json};
+use sea_orm::DbBackend;
 
 /// Longest text a filter accepts.
 pub const MAX_FILTER_TEXT: usize = 256;
@@ -94,24 +92,6 @@ impl AncestorType {
     }
 }
 
-/// Matches accounts with the hierarchy node `id` among their ancestors (so at any depth
-/// below it). Each backend gets its native JSON test; the id is always bound, on
-/// PostgreSQL inside a bound `jsonb` value ([`json_has`] says why).
-pub fn has_ancestor(backend: DbBackend, table: &str, id: &str) -> Expr {
-    let column = format!("\"{table}\".\"ancestors\"");
-    match backend {
-        DbBackend::Postgres => {
-            Expr::cust_with_values(format!("{column} @> $1"), [json!([{ "id": id }])])
-        }
-        _ => Expr::cust_with_values(
-            format!(
-                "EXISTS (SELECT 1 FROM json_each({column}) AS a WHERE json_extract(a.value, '$.id') = ?)"
-            ),
-            [id.to_owned()],
-        ),
-    }
-}
-
 /// Matches assets that carry tag `key`, with `value` when given.
 #[derive(InputObject, Debug, Clone)]
 pub struct TagFilter {
@@ -131,61 +111,22 @@ pub fn filter_text<'a>(text: &'a str, field: &str) -> ApiResult<&'a str> {
     }
 }
 
-/// Case-insensitive substring match, with `%`, `_` and `\` in the needle taken literally.
-pub fn contains_ci(col: impl ColumnTrait, needle: &str) -> sea_orm::sea_query::Expr {
-    let escaped = needle
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    Expr::expr(Func::lower(Expr::col(col.as_column_ref())))
-        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
-}
-
-/// Matches a JSON object column (tags, labels) holding `key` (and `value`). Each backend
-/// gets its own native JSON operator; key and value are always bound, never spliced.
-/// (sea-query substitutes each backend's own placeholder syntax: `$n` on PostgreSQL, `?` on
-/// SQLite; the other one would be left in the SQL unbound.)
-///
-/// On PostgreSQL the pair is bound as one `jsonb` object, built here, rather than as two
-/// texts that `jsonb_build_object` joins in the statement: that function is only stable, so
-/// the planner could not see the object it builds, guessing how many rows match instead of
-/// reading the column's statistics, and the server built it again for every row it tested
-/// (`subtree` binds its node the same way).
-pub fn json_has(
+/// The condition a tag filter sets on `tagged`, its texts checked.
+pub fn tag_condition(
     backend: DbBackend,
-    table: &str,
-    column: &str,
+    tagged: entity::query::Tagged,
     filter: &TagFilter,
 ) -> ApiResult<sea_orm::sea_query::Expr> {
     filter_text(&filter.key, "tag.key")?;
     if let Some(value) = &filter.value {
         filter_text(value, "tag.value")?;
     }
-    let qualified = format!("\"{table}\".\"{column}\"");
-    Ok(match (backend, &filter.value) {
-        (DbBackend::Postgres, Some(value)) => {
-            let pair = Value::Object(Map::from_iter([(
-                filter.key.clone(),
-                Value::String(value.clone()),
-            )]));
-            Expr::cust_with_values(format!("{qualified} @> $1"), [pair])
-        }
-        (DbBackend::Postgres, None) => Expr::cust_with_values(
-            format!("jsonb_exists({qualified}, $1)"),
-            [filter.key.clone()],
-        ),
-        (_, Some(value)) => Expr::cust_with_values(
-            format!(
-                "EXISTS (SELECT 1 FROM json_each({qualified}) AS t WHERE t.key = ? AND t.value = ?)"
-            ),
-            [filter.key.clone(), value.clone()],
-        ),
-        (_, None) => Expr::cust_with_values(
-            format!("EXISTS (SELECT 1 FROM json_each({qualified}) AS t WHERE t.key = ?)"),
-            [filter.key.clone()],
-        ),
-    })
+    Ok(entity::query::has_tag(
+        backend,
+        tagged,
+        &filter.key,
+        filter.value.as_deref(),
+    ))
 }
 
 #[cfg(test)]

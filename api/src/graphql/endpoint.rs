@@ -1,6 +1,6 @@
 //! `MonitoringEndpoint`: a Prometheus or Grafana server, and its filter.
 
-use super::common::{Tag, TagFilter, contains_ci, filter_text, json_has, tags_of};
+use super::common::{Tag, TagFilter, filter_text, tag_condition, tags_of};
 use super::enums::{AuthMode, EndpointKind, EndpointStatus, Origin, to_store};
 use super::id::{NodeType, encode};
 use super::run::{CollectorRun, load_run};
@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::monitoring_endpoint::{self, Column as C};
+use entity::query::{Tagged, contains_ci};
 use sea_orm::{ColumnTrait, Condition, DbBackend};
 use serde_json::Value;
 
@@ -170,7 +171,7 @@ impl EndpointFilter {
                 ));
             }
             for label in labels {
-                cond = cond.add(json_has(backend, "monitoring_endpoints", "labels", label)?);
+                cond = cond.add(tag_condition(backend, Tagged::EndpointLabels, label)?);
             }
         }
         if let Some(scopes) = &self.scope {

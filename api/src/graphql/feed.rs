@@ -1,11 +1,6 @@
 //! `changes`: every change across the inventory in commit order, for clients that keep a copy
 //! current (a Backstage entity provider's delta ingestion) by paging from their last cursor.
-//!
-//! The order is `(tx_id, id)`. On PostgreSQL a page only holds changes of transactions older
-//! than every transaction still in progress, so a change committed after a cursor was handed
-//! out always sorts after that cursor, even when its id is smaller (ids are drawn when a row
-//! is inserted, not when it commits). A long transaction holds the feed back; it never makes
-//! it skip. SQLite has one writer at a time: ids are in commit order there.
+//! The order and why a cursor never skips a change: `entity::query`'s feed.
 
 use super::enums::{AssetType, Provider, to_store};
 use super::history::{AssetChange, ChangeKind};
@@ -13,11 +8,7 @@ use super::page::{PageInfo, decode_cursor, encode_cursor};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{InputObject, Object};
 use entity::asset_change::{self, Column as C};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
 
 /// Narrows `changes`. All given conditions must hold; list conditions match any element.
 #[derive(InputObject, Default, Debug)]
@@ -105,29 +96,9 @@ fn parse_cursor(text: &str) -> ApiResult<(i64, i64)> {
     ))
 }
 
-/// On PostgreSQL, only changes of transactions that finished before every one still
-/// running: what commits later sorts after whatever the reader is handed now.
-fn visible(
-    db: &DatabaseConnection,
-    select: sea_orm::Select<asset_change::Entity>,
-) -> sea_orm::Select<asset_change::Entity> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        select.filter(Expr::cust(
-            "\"tx_id\" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        ))
-    } else {
-        select
-    }
-}
-
 /// The cursor of the newest change a reader can see now (`None` before the first change).
 pub async fn head(db: &DatabaseConnection) -> ApiResult<Option<String>> {
-    let select = asset_change::Entity::find()
-        .order_by_desc(C::TxId)
-        .order_by_desc(C::Id)
-        .limit(1);
-    Ok(visible(db, select)
-        .one(db)
+    Ok(entity::query::feed_head(db)
         .await?
         .map(|row| change_cursor(&row)))
 }
@@ -139,20 +110,8 @@ pub async fn changes(
     filter: Option<ChangeFilter>,
 ) -> ApiResult<ChangeFeedConnection> {
     let position = after.as_deref().map(parse_cursor).transpose()?;
-    let mut select = asset_change::Entity::find()
-        .filter(filter.unwrap_or_default().condition())
-        .order_by_asc(C::TxId)
-        .order_by_asc(C::Id)
-        .limit(first + 1);
-    select = visible(db, select);
-    if let Some((tx_id, id)) = position {
-        select = select.filter(
-            Condition::any()
-                .add(C::TxId.gt(tx_id))
-                .add(Condition::all().add(C::TxId.eq(tx_id)).add(C::Id.gt(id))),
-        );
-    }
-    let mut rows = select.all(db).await?;
+    let condition = filter.unwrap_or_default().condition();
+    let mut rows = entity::query::feed_page(db, position, first + 1, condition).await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
     let edges: Vec<ChangeFeedEdge> = rows

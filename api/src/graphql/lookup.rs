@@ -3,16 +3,15 @@
 //! that table, ordered by key like `accounts` and `monitoringEndpoints`.
 
 use super::asset::Asset;
-use super::common::has_ancestor;
 use super::page::{Order, PageArgs, connection, fetch, whole};
 use super::query::text_key;
 use crate::backstage::annotations::Annotation;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::InputObject;
 use entity::enums::Provider;
+use entity::query::{has_ancestor, raw_text_equals};
 use entity::record::account_id;
 use entity::{cloud_account, monitoring_endpoint};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryResult,
 };
@@ -107,7 +106,7 @@ fn select(annotation: &AnnotationInput, backend: DbBackend) -> ApiResult<Selecti
         Selection::Accounts(
             Condition::all()
                 .add(A::Provider.eq(provider))
-                .add(has_ancestor(backend, "cloud_accounts", node)),
+                .add(has_ancestor(backend, node)),
         )
     };
     Ok(match known {
@@ -156,19 +155,4 @@ fn select(annotation: &AnnotationInput, backend: DbBackend) -> ApiResult<Selecti
         Annotation::AzureSubscriptionId => account(Provider::Azure),
         Annotation::AzureTenantId => below(Provider::Azure, value),
     })
-}
-
-/// A top-level text field of an account's `raw` equals `value`. `field` is one of ours,
-/// never input.
-fn raw_text_equals(backend: DbBackend, field: &'static str, value: &str) -> Expr {
-    let column = "\"cloud_accounts\".\"raw\"";
-    match backend {
-        DbBackend::Postgres => {
-            Expr::cust_with_values(format!("{column} ->> '{field}' = $1"), [value.to_owned()])
-        }
-        _ => Expr::cust_with_values(
-            format!("json_extract({column}, '$.{field}') = ?"),
-            [value.to_owned()],
-        ),
-    }
 }

@@ -97,3 +97,137 @@ async fn counts_and_latest_runs_on_postgres() {
     counts_leave_removed_assets_out_and_runs_are_the_newest(&db).await;
     db.finish().await;
 }
+
+async fn filters_match_on_each_backend(db: &TestDb) {
+    use entity::cloud_account::{Column as A, Entity as Accounts};
+    use entity::monitoring_endpoint::{Column as E, Entity as Endpoints};
+    use entity::query::{Tagged, contains_ci, has_ancestor, has_tag, raw_text_equals};
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+    let run = run(db, "o-one", t(0)).await;
+    let mut odd = account("2", "o-one");
+    odd.name = "Sale_50%\\off".into();
+    odd.tags = Some([("team".to_owned(), "web".to_owned())].into());
+    odd.ancestors = Vec::new();
+    upsert_accounts(
+        &db.conn,
+        &WriteContext::run(run, t(0)),
+        vec![account("1", "o-one"), odd],
+    )
+    .await
+    .expect("write");
+    let mut labelled = endpoint("b");
+    labelled.labels = [("env".to_owned(), "dev".to_owned())].into();
+    upsert_endpoints(
+        &db.conn,
+        &WriteContext::actor("test", t(1)),
+        vec![endpoint("a"), labelled],
+    )
+    .await
+    .expect("write");
+    let backend = db.conn.get_database_backend();
+    let accounts = |condition: Expr| {
+        let conn = db.conn.clone();
+        async move {
+            Accounts::find()
+                .select_only()
+                .column(A::NativeId)
+                .filter(condition)
+                .order_by_asc(A::Id)
+                .into_tuple::<String>()
+                .all(&conn)
+                .await
+                .expect("query")
+        }
+    };
+    let tag = |key: &str, value: Option<&str>| has_tag(backend, Tagged::AccountTags, key, value);
+    assert_eq!(accounts(tag("team", Some("payments"))).await, ["1"]);
+    assert_eq!(accounts(tag("team", Some("web"))).await, ["2"]);
+    assert_eq!(accounts(tag("team", None)).await, ["1", "2"]);
+    assert!(accounts(tag("owner", None)).await.is_empty());
+    assert_eq!(accounts(has_ancestor(backend, "ou-prod")).await, ["1"]);
+    assert!(accounts(has_ancestor(backend, "ou-other")).await.is_empty());
+    assert_eq!(accounts(contains_ci(A::Name, "ACCOUNT")).await, ["1"]);
+    assert_eq!(accounts(contains_ci(A::Name, "50%\\")).await, ["2"]);
+    assert_eq!(accounts(contains_ci(A::Name, "_5")).await, ["2"]);
+    assert!(accounts(contains_ci(A::Name, "%%")).await.is_empty());
+    assert_eq!(accounts(raw_text_equals(backend, "Id", "2")).await, ["2"]);
+    let labelled: Vec<String> = Endpoints::find()
+        .select_only()
+        .column(E::Id)
+        .filter(has_tag(
+            backend,
+            Tagged::EndpointLabels,
+            "env",
+            Some("prod"),
+        ))
+        .into_tuple()
+        .all(&db.conn)
+        .await
+        .expect("query");
+    assert_eq!(labelled, ["a"]);
+}
+
+async fn the_feed_pages_in_commit_order_from_a_position(db: &TestDb) {
+    use entity::query::{feed_head, feed_page};
+    use sea_orm::Condition;
+    assert!(feed_head(&db.conn).await.expect("head").is_none());
+    let run = run(db, "o-one", t(0)).await;
+    for batch in 0..3 {
+        let records = (0..2)
+            .map(|i| account(&format!("{batch}{i}"), "o-one"))
+            .collect();
+        upsert_accounts(&db.conn, &WriteContext::run(run, t(batch)), records)
+            .await
+            .expect("write");
+    }
+    let all = feed_page(&db.conn, None, 100, Condition::all())
+        .await
+        .expect("feed");
+    assert_eq!(all.len(), 6);
+    let order: Vec<(i64, i64)> = all.iter().map(|c| (c.tx_id, c.id)).collect();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(order, sorted);
+    let head = feed_head(&db.conn).await.expect("head").expect("a change");
+    assert_eq!(Some((head.tx_id, head.id)), order.last().copied());
+    let after_two = feed_page(&db.conn, Some(order[1]), 3, Condition::all())
+        .await
+        .expect("feed");
+    assert_eq!(
+        after_two
+            .iter()
+            .map(|c| (c.tx_id, c.id))
+            .collect::<Vec<_>>(),
+        order[2..5]
+    );
+    assert!(
+        feed_page(&db.conn, order.last().copied(), 10, Condition::all())
+            .await
+            .expect("feed")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn filters_and_the_feed_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    filters_match_on_each_backend(&db).await;
+    db.finish().await;
+    let db = TestDb::sqlite().await;
+    the_feed_pages_in_commit_order_from_a_position(&db).await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn filters_and_the_feed_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    filters_match_on_each_backend(&db).await;
+    db.finish().await;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    the_feed_pages_in_commit_order_from_a_position(&db).await;
+    db.finish().await;
+}

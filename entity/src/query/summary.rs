@@ -1,6 +1,5 @@
-//! Reads the API's summaries and metrics share: what the inventory holds now (removed assets
-//! left out) and the newest runs of every collector and scope. One query each, on either
-//! backend.
+//! What the inventory holds now (removed assets left out) and the newest runs of every
+//! collector and scope: the API's summary and its metrics read these. One query each.
 
 use crate::enums::{AccountStatus, EndpointKind, EndpointStatus, Provider, RunStatus};
 use crate::{cloud_account, collector_run, monitoring_endpoint};
