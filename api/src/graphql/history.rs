@@ -9,9 +9,7 @@ use async_graphql::{Context, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::asset_change::{self, Column as C};
 use entity::enums::AssetType;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement, Value,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement};
 use serde_json::Value as JsonValue;
 use std::collections::HashMap;
 
@@ -175,11 +173,7 @@ impl Loader<HistoryKey> for HistoryLoader {
         let mut pages = HashMap::with_capacity(keys.len());
         for ((asset, before, limit), ids) in groups {
             tracing::debug!(assets = ids.len(), "loading history");
-            let statement = ranked(self.db.get_database_backend(), asset, &ids, before, limit);
-            let rows = asset_change::Entity::find()
-                .from_raw_sql(statement)
-                .all(&self.db)
-                .await?;
+            let rows = entity::query::newest_changes(&self.db, asset, &ids, before, limit).await?;
             let mut by_asset: HashMap<String, Vec<asset_change::Model>> = HashMap::new();
             for row in rows {
                 by_asset.entry(row.asset_id.clone()).or_default().push(row);
@@ -196,43 +190,6 @@ impl Loader<HistoryKey> for HistoryLoader {
         }
         Ok(pages)
     }
-}
-
-/// The newest `limit` changes (older than `before`) of each asset in `ids`, newest first.
-fn ranked(
-    backend: DbBackend,
-    asset: AssetType,
-    ids: &[&str],
-    before: Option<i64>,
-    limit: u64,
-) -> Statement {
-    let mut values: Vec<Value> = Vec::with_capacity(ids.len() + 3);
-    let mut bind = |value: Value| {
-        values.push(value);
-        match backend {
-            DbBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_owned(),
-        }
-    };
-    let asset_type = bind(asset.as_str().into());
-    let in_list = ids
-        .iter()
-        .map(|id| bind((*id).into()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let older = before
-        .map(|id| format!(" AND \"id\" < {}", bind(id.into())))
-        .unwrap_or_default();
-    let limit = bind(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let columns = "\"id\", \"asset_type\", \"asset_id\", \"run_id\", \"actor\", \"at\", \"kind\", \"changes\", \"tx_id\"";
-    let sql = format!(
-        "SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER \
-         (PARTITION BY \"asset_id\" ORDER BY \"id\" DESC) AS \"position\" \
-         FROM \"asset_changes\" WHERE \"asset_type\" = {asset_type} \
-         AND \"asset_id\" IN ({in_list}){older}) AS \"ranked\" \
-         WHERE \"position\" <= {limit} ORDER BY \"asset_id\", \"id\" DESC"
-    );
-    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// A creation change, for [`CreationLoader`].

@@ -4,8 +4,10 @@
 
 mod feed;
 mod filter;
+mod history;
 mod summary;
 
 pub use feed::{FeedPosition, feed_head, feed_page};
 pub use filter::{Tagged, contains_ci, has_ancestor, has_tag, raw_text_equals};
+pub use history::newest_changes;
 pub use summary::{account_counts, endpoint_counts, latest_runs, present_endpoints, run_counts};

@@ -231,3 +231,82 @@ async fn filters_and_the_feed_on_postgres() {
     the_feed_pages_in_commit_order_from_a_position(&db).await;
     db.finish().await;
 }
+
+async fn histories_hold_each_assets_newest_changes(db: &TestDb) {
+    use entity::enums::{AssetType, ChangeKind};
+    use entity::query::newest_changes;
+    let run = run(db, "o-one", t(0)).await;
+    for minute in 0..3 {
+        let records = ["1", "2"]
+            .into_iter()
+            .map(|id| {
+                let mut record = account(id, "o-one");
+                record.name = format!("name {minute}");
+                record
+            })
+            .collect();
+        upsert_accounts(&db.conn, &WriteContext::run(run, t(minute)), records)
+            .await
+            .expect("write");
+    }
+    let kinds = |changes: &[entity::asset_change::Model], id: &str| -> Vec<ChangeKind> {
+        changes
+            .iter()
+            .filter(|c| c.asset_id == id)
+            .map(|c| c.kind)
+            .collect()
+    };
+    let newest = newest_changes(
+        &db.conn,
+        AssetType::CloudAccount,
+        &["aws:1", "aws:2"],
+        None,
+        2,
+    )
+    .await
+    .expect("history");
+    assert_eq!(newest.len(), 4);
+    for id in ["aws:1", "aws:2"] {
+        assert_eq!(
+            kinds(&newest, id),
+            [ChangeKind::Updated, ChangeKind::Updated]
+        );
+    }
+    let oldest_shown = newest
+        .iter()
+        .filter(|c| c.asset_id == "aws:1")
+        .map(|c| c.id)
+        .min();
+    let before = newest_changes(
+        &db.conn,
+        AssetType::CloudAccount,
+        &["aws:1"],
+        oldest_shown,
+        2,
+    )
+    .await
+    .expect("history");
+    assert_eq!(kinds(&before, "aws:1"), [ChangeKind::Created]);
+    assert!(
+        newest_changes(&db.conn, AssetType::MonitoringEndpoint, &["aws:1"], None, 2)
+            .await
+            .expect("history")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn histories_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    histories_hold_each_assets_newest_changes(&db).await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn histories_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    histories_hold_each_assets_newest_changes(&db).await;
+    db.finish().await;
+}
