@@ -127,20 +127,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             secret_ref,
             probe,
         } => {
-            let mut targets = stored_targets(&db, EndpointKind::Prometheus).await?;
-            for url in &urls {
-                let id = crate::prometheus::id_for(url);
-                if !targets.iter().any(|t| t.id == id) {
-                    targets.push(Target {
-                        id,
-                        url: url.clone(),
-                        auth_mode,
-                        secret_ref: secret_ref.clone(),
-                    });
-                }
-            }
-            let grants = grants_with_flags(&cli.secrets, &urls, secret_ref.as_deref())?;
-            let mut source = PrometheusSource::new(probe_options(targets, probe, grants)?);
+            let flags = UrlFlags::new(&urls, auth_mode, secret_ref.as_deref());
+            let options = flags
+                .probe(
+                    &db,
+                    EndpointKind::Prometheus,
+                    crate::prometheus::id_for,
+                    probe,
+                    &cli.secrets,
+                )
+                .await?;
+            let mut source = PrometheusSource::new(options);
             run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
         SourceCommand::Grafana {
@@ -156,20 +153,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 (mode, reference) => (mode.unwrap_or(AuthMode::None), reference),
             };
-            let mut targets = stored_targets(&db, EndpointKind::Grafana).await?;
-            for url in &urls {
-                let id = crate::grafana::grafana_id(url);
-                if !targets.iter().any(|t| t.id == id) {
-                    targets.push(Target {
-                        id,
-                        url: url.clone(),
-                        auth_mode,
-                        secret_ref: secret_ref.clone(),
-                    });
-                }
-            }
-            let grants = grants_with_flags(&cli.secrets, &urls, secret_ref.as_deref())?;
-            let mut source = GrafanaSource::new(probe_options(targets, probe, grants)?);
+            let flags = UrlFlags::new(&urls, auth_mode, secret_ref.as_deref());
+            let options = flags
+                .probe(
+                    &db,
+                    EndpointKind::Grafana,
+                    crate::grafana::grafana_id,
+                    probe,
+                    &cli.secrets,
+                )
+                .await?;
+            let mut source = GrafanaSource::new(options);
             run_one(&db, &mut source, &run_options, &mut statuses).await?;
         }
         SourceCommand::File { path, scope } => {
@@ -205,21 +199,70 @@ async fn run_one<S: Source>(
     Ok(())
 }
 
-/// The operator's grants, plus the one made by configuring `--secret-ref` with `--url`: that
-/// reference, for those URLs' origins.
-fn grants_with_flags(
-    args: &SecretGrantArgs,
-    urls: &[url::Url],
-    secret_ref: Option<&str>,
-) -> anyhow::Result<SecretGrants> {
-    let Some(reference) = secret_ref else {
-        return Ok(args.grants());
-    };
-    let reference = SecretRef::parse(reference)
-        .map_err(|e| anyhow::anyhow!("the secret reference of --url {e}"))?;
-    Ok(args
-        .grants()
-        .with(urls.iter().map(|url| Grant::exact(&reference, url))))
+/// The endpoints a probe's `--url` flags name, with the auth they are given.
+struct UrlFlags<'a> {
+    urls: &'a [url::Url],
+    auth_mode: AuthMode,
+    secret_ref: Option<&'a str>,
+}
+
+impl<'a> UrlFlags<'a> {
+    fn new(urls: &'a [url::Url], auth_mode: AuthMode, secret_ref: Option<&'a str>) -> Self {
+        Self {
+            urls,
+            auth_mode,
+            secret_ref,
+        }
+    }
+
+    /// What a probe of `kind` checks (every stored endpoint and these URLs), how, and with
+    /// which grants.
+    async fn probe(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        kind: EndpointKind,
+        id_for: fn(&url::Url) -> String,
+        probe: ProbeArgs,
+        secrets: &SecretGrantArgs,
+    ) -> anyhow::Result<ProbeOptions> {
+        let targets = self.targets(db, kind, id_for).await?;
+        probe_options(targets, probe, self.grants(secrets)?)
+    }
+
+    /// Every stored endpoint of `kind`, plus each URL not among them (its id by `id_for`).
+    async fn targets(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        kind: EndpointKind,
+        id_for: fn(&url::Url) -> String,
+    ) -> anyhow::Result<Vec<Target>> {
+        let mut targets = stored_targets(db, kind).await?;
+        for url in self.urls {
+            let id = id_for(url);
+            if !targets.iter().any(|t| t.id == id) {
+                targets.push(Target {
+                    id,
+                    url: url.clone(),
+                    auth_mode: self.auth_mode,
+                    secret_ref: self.secret_ref.map(str::to_owned),
+                });
+            }
+        }
+        Ok(targets)
+    }
+
+    /// The operator's grants, plus the one made by configuring `--secret-ref` with `--url`:
+    /// that reference, for those URLs' origins.
+    fn grants(&self, args: &SecretGrantArgs) -> anyhow::Result<SecretGrants> {
+        let Some(reference) = self.secret_ref else {
+            return Ok(args.grants());
+        };
+        let reference = SecretRef::parse(reference)
+            .map_err(|e| anyhow::anyhow!("the secret reference of --url {e}"))?;
+        Ok(args
+            .grants()
+            .with(self.urls.iter().map(|url| Grant::exact(&reference, url))))
+    }
 }
 
 fn probe_options(

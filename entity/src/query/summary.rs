@@ -3,7 +3,7 @@
 
 use crate::enums::{AccountStatus, EndpointKind, EndpointStatus, Provider, RunStatus};
 use crate::{cloud_account, collector_run, monitoring_endpoint};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -13,19 +13,7 @@ pub async fn account_counts<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<(Provider, AccountStatus, i64)>, DbErr> {
     use cloud_account::Column as A;
-    cloud_account::Entity::find()
-        .select_only()
-        .column(A::Provider)
-        .column(A::Status)
-        .column_as(A::Id.count(), "n")
-        .filter(A::RemovedAt.is_null())
-        .group_by(A::Provider)
-        .group_by(A::Status)
-        .order_by_asc(A::Provider)
-        .order_by_asc(A::Status)
-        .into_tuple()
-        .all(db)
-        .await
+    present_by::<cloud_account::Entity, _, _, _>(db, A::Provider, A::Status, A::RemovedAt).await
 }
 
 /// Present endpoints by kind and status, in that order.
@@ -33,16 +21,31 @@ pub async fn endpoint_counts<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<(EndpointKind, EndpointStatus, i64)>, DbErr> {
     use monitoring_endpoint::Column as E;
-    monitoring_endpoint::Entity::find()
+    present_by::<monitoring_endpoint::Entity, _, _, _>(db, E::Kind, E::Status, E::RemovedAt).await
+}
+
+/// Rows of `E` not removed, counted by two columns, in their order.
+async fn present_by<E, C, A, B>(
+    db: &C,
+    first: E::Column,
+    second: E::Column,
+    removed_at: E::Column,
+) -> Result<Vec<(A, B, i64)>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    (A, B, i64): sea_orm::TryGetableMany,
+{
+    E::find()
         .select_only()
-        .column(E::Kind)
-        .column(E::Status)
-        .column_as(E::Id.count(), "n")
-        .filter(E::RemovedAt.is_null())
-        .group_by(E::Kind)
-        .group_by(E::Status)
-        .order_by_asc(E::Kind)
-        .order_by_asc(E::Status)
+        .column(first)
+        .column(second)
+        .column_as(Expr::val(1).count(), "n")
+        .filter(removed_at.is_null())
+        .group_by(first)
+        .group_by(second)
+        .order_by_asc(first)
+        .order_by_asc(second)
         .into_tuple()
         .all(db)
         .await

@@ -82,22 +82,6 @@ async fn counts_leave_removed_assets_out_and_runs_are_the_newest(db: &TestDb) {
     );
 }
 
-#[tokio::test]
-async fn counts_and_latest_runs_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    counts_leave_removed_assets_out_and_runs_are_the_newest(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test]
-async fn counts_and_latest_runs_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    counts_leave_removed_assets_out_and_runs_are_the_newest(&db).await;
-    db.finish().await;
-}
-
 async fn filters_match_on_each_backend(db: &TestDb) {
     use entity::cloud_account::{Column as A, Entity as Accounts};
     use entity::monitoring_endpoint::{Column as E, Entity as Endpoints};
@@ -208,30 +192,6 @@ async fn the_feed_pages_in_commit_order_from_a_position(db: &TestDb) {
     );
 }
 
-#[tokio::test]
-async fn filters_and_the_feed_on_sqlite() {
-    let db = TestDb::sqlite().await;
-    filters_match_on_each_backend(&db).await;
-    db.finish().await;
-    let db = TestDb::sqlite().await;
-    the_feed_pages_in_commit_order_from_a_position(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test]
-async fn filters_and_the_feed_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    filters_match_on_each_backend(&db).await;
-    db.finish().await;
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    the_feed_pages_in_commit_order_from_a_position(&db).await;
-    db.finish().await;
-}
-
 async fn histories_hold_each_assets_newest_changes(db: &TestDb) {
     use entity::enums::{AssetType, ChangeKind};
     use entity::query::newest_changes;
@@ -295,18 +255,33 @@ async fn histories_hold_each_assets_newest_changes(db: &TestDb) {
     );
 }
 
-#[tokio::test]
-async fn histories_on_sqlite() {
-    let db = TestDb::sqlite().await;
+/// Every scenario above, each on a fresh database from `fresh` (`None`: the backend is not
+/// configured, and is skipped).
+async fn each_scenario<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<TestDb>>,
+{
+    let Some(db) = fresh().await else { return };
+    counts_leave_removed_assets_out_and_runs_are_the_newest(&db).await;
+    db.finish().await;
+    let Some(db) = fresh().await else { return };
+    filters_match_on_each_backend(&db).await;
+    db.finish().await;
+    let Some(db) = fresh().await else { return };
+    the_feed_pages_in_commit_order_from_a_position(&db).await;
+    db.finish().await;
+    let Some(db) = fresh().await else { return };
     histories_hold_each_assets_newest_changes(&db).await;
     db.finish().await;
 }
 
 #[tokio::test]
-async fn histories_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    histories_hold_each_assets_newest_changes(&db).await;
-    db.finish().await;
+async fn reads_on_sqlite() {
+    each_scenario(|| async { Some(TestDb::sqlite().await) }).await;
+}
+
+#[tokio::test]
+async fn reads_on_postgres() {
+    each_scenario(TestDb::postgres).await;
 }
