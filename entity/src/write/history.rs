@@ -98,7 +98,7 @@ pub(super) async fn insert_changes<C: ConnectionTrait>(
     changes: Vec<asset_change::ActiveModel>,
 ) -> Result<(), StoreError> {
     if let Some(insert) = super::rows::insert_rows(db.get_database_backend(), changes, None)? {
-        db.execute_raw(insert).await?;
+        db.execute(&insert).await?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::record::{AccountRecord, EndpointRecord};
 use crate::{cloud_account, monitoring_endpoint};
 use chrono::{DateTime, Utc};
 use history::{change_row, classify, insert_changes};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -424,12 +424,13 @@ where
         writes.push(new.into_active_model().reset_all());
     }
     let mut statements = Vec::new();
-    let upsert = rows::Upsert {
-        key: M::id_column(),
-        update: M::update_columns(),
-    };
+    let on_conflict = OnConflict::column(M::id_column())
+        .update_columns(M::update_columns())
+        .to_owned();
     for chunk in chunks(writes) {
-        statements.extend(rows::insert_rows(backend, chunk, Some(&upsert))?);
+        if let Some(insert) = rows::insert_rows(backend, chunk, Some(on_conflict.clone()))? {
+            statements.push(backend.build(&insert));
+        }
     }
     for (values, ids) in touched {
         let mut update = M::Entity::update_many();
@@ -439,7 +440,9 @@ where
         statements.push(update.filter(M::id_column().is_in(ids)).build(backend));
     }
     for chunk in chunks(changes) {
-        statements.extend(rows::insert_rows(backend, chunk, None)?);
+        if let Some(insert) = rows::insert_rows(backend, chunk, None)? {
+            statements.push(backend.build(&insert));
+        }
     }
     Ok(Prepared {
         statements,
