@@ -7,7 +7,7 @@
 //! indexed column changing, PostgreSQL can rewrite a row in place (a heap-only tuple: no
 //! index entry at all) when its page has room, and fill factor 50 keeps that room: a
 //! 1.5 KB account's page holds its rows and their next versions, and pruning frees the
-//! versions before (measured in docs/performance.md; a lower fill factor made fewer updates
+//! versions before (measured in the issue notes; a lower fill factor made fewer updates
 //! heap-only and was no faster). The table is no larger after
 //! the first rewrite than it was before, where each rewrite left a dead copy on another page.
 //!

@@ -26,8 +26,7 @@ use std::collections::HashMap;
 use tracked::{Tracked, account_model, endpoint_model};
 
 /// Rows per statement: far below the bind-parameter limits of both backends (SQLite 32,766,
-/// PostgreSQL 65,535) at ~20 columns a row, and small enough that the server starts on a
-/// statement before the next is built (docs/performance.md measures the sizes).
+/// PostgreSQL 65,535) at ~20 columns a row; larger statements measured slower on PostgreSQL.
 const CHUNK: usize = 125;
 
 /// Records per segment: a segment's stored rows are read by one statement, so a write of
