@@ -142,9 +142,9 @@ impl CloudAccount {
 }
 
 /// The guard of `CloudAccount.raw`: refuses it to a request that carries [`RawRefused`].
-/// No caller is refused today; it is the one guard on a row's field, so that a test proves
-/// every path to a row runs its fields' guards (`a_guard_on_a_row_field_holds_on_every_path
-/// _to_the_row`), as the day a field needs a role will need.
+/// No caller is refused today; it is the one guard on a row's field, so that a test
+/// (`a_guard_on_a_row_field_holds_on_every_path_to_the_row`) proves every path to a row runs
+/// its fields' guards, as the day a field needs a role will need.
 pub struct RawGuard;
 
 /// Request data that makes [`RawGuard`] refuse `raw`.

@@ -463,8 +463,8 @@ async fn awkward_json_round_trips_exactly(db: &TestDb) {
         "nested": { "a": [[[]], {}, [null, true, false]] }, "empty": "",
     });
     record.provenance = json!({ "page": "p'1", "request_ids": ["r\"1"] });
-    // Text that COPY's text format reserves: tabs, line ends, backslashes, and a `\N` that
-    // must stay text rather than become NULL.
+    // Text that text formats reserve (tabs, line ends, backslashes, and a `\N` that must
+    // stay text rather than become NULL): bound values carry it unchanged.
     record.name = "tab\there\nnew line\\back slash \\N".into();
     record.org_path = "o-test/\r/\\N/\"quoted\"".into();
     record.raw_status = Some("\\N".into());
@@ -664,9 +664,9 @@ async fn accounts_without_a_digest_are_compared_whole_and_get_one(db: &TestDb) {
 }
 
 /// A write larger than a segment (1,000 records) whose segments mix new accounts with
-/// changed, restored and unchanged ones, in no particular order: on PostgreSQL the new rows
-/// of each segment stream into one `COPY` while the rest waits for the connection, and
-/// every kind must still land once, with its history.
+/// changed, restored and unchanged ones, in no particular order: new rows, updates,
+/// restores and bookkeeping go by different statements, and every kind must still land
+/// once, with its history.
 async fn mixed_writes_over_several_segments_land_whole(db: &TestDb) {
     const STORED: usize = 1_500;
     const ALL: usize = 2_600;
@@ -771,11 +771,11 @@ const WRITERS: &str = "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'relation
                        AND l.relation = 'cloud_accounts'::regclass \
                        AND l.mode = 'RowExclusiveLock' AND l.granted";
 
-/// A bulk write on PostgreSQL copies the accounts it read as new. Another writer may insert
-/// one of them between that read and the copy (two collectors whose scopes overlap): the
-/// copy then fails on the key, and the write must merge instead of failing. Here the other
-/// writer's insert is held open until the copy waits on it, then committed. PostgreSQL only:
-/// SQLite has one writer at a time and no `COPY`.
+/// A write inserts the accounts it read as new. Another writer may insert one of them
+/// between that read and the insert (two collectors whose scopes overlap): the write must
+/// merge (`ON CONFLICT`) instead of failing. Here the other writer's insert is held open
+/// until the write waits on it, then committed. PostgreSQL only: SQLite has one writer at a
+/// time.
 #[tokio::test]
 async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
     use sea_orm::{IntoActiveModel, TransactionTrait};
@@ -867,20 +867,19 @@ async fn an_account_inserted_meanwhile_by_another_writer_is_merged() {
     db.finish().await;
 }
 
-/// The server ends the writing connection in the middle of a bulk write, while its segments
-/// stream into `COPY` (an administrator's `pg_terminate_backend`, a failover, a restart): the
-/// write must return the error instead of hanging on its chunk builder or panicking, keep
-/// none of what it sent, and leave the pool able to write the same batch again. PostgreSQL
-/// only: SQLite has no server to end a connection.
+/// The server ends the writing connection in the middle of a bulk write (an administrator's
+/// `pg_terminate_backend`, a failover, a restart): the write must return the error instead
+/// of hanging or panicking, keep none of what it sent, and leave the pool able to write the
+/// same batch again. PostgreSQL only: SQLite has no server to end a connection.
 #[tokio::test]
-async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() {
+async fn a_connection_ended_mid_write_writes_nothing_and_the_pool_writes_again() {
     use sea_orm::ConnectionTrait;
     let Some(db) = TestDb::postgres().await else {
         return;
     };
     entity::testing::within_hang_limit(async {
         ten_stored_accounts(&db).await;
-        // Five segments of new accounts: the first `COPY` starts long before the last ends.
+        // Five segments of new accounts: the first insert starts long before the last ends.
         let batch: Vec<_> = (0..5_000)
             .map(|i| account(&format!("{:012}", 800_000_000_000u64 + i), "o-test"))
             .collect();
@@ -891,7 +890,7 @@ async fn a_connection_ended_mid_copy_writes_nothing_and_the_pool_writes_again() 
         let write = tokio::spawn(async move {
             upsert_accounts(&conn, &WriteContext::run(second, t(1)), again).await
         });
-        // The writer holds its row lock on this test's table from its first `COPY` until it
+        // The writer holds its row lock on this test's table from its first insert until it
         // commits.
         let writer = format!("{WRITERS} AND l.pid <> pg_backend_pid()");
         let mut polls = 0;
