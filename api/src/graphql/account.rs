@@ -410,6 +410,11 @@ mod tests {
             "{ accounts { nodes { ...A } } } fragment A on CloudAccount { raw }".to_owned(),
             "{ accounts { nodes { ... on CloudAccount { ... on CloudAccount { raw } } } } }"
                 .to_owned(),
+            // Fragments around the connection and the edge: pruning must still see `raw`.
+            "{ accounts { ...C } } fragment C on CloudAccountConnection { nodes { raw } }"
+                .to_owned(),
+            "{ accounts { edges { ...E } } } fragment E on CloudAccountEdge { node { raw } }"
+                .to_owned(),
             format!(
                 r#"{{ node(id: "{}") {{ ... on CloudAccount {{ raw }} }} }}"#,
                 id.0
