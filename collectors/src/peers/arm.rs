@@ -76,30 +76,15 @@ pub fn subscription_id(n: usize) -> String {
 }
 
 fn build(shape: &Shape) -> Tenant {
-    let mut groups = Vec::new();
-    let depth = shape.depth.max(1);
-    let mut above = vec![TENANT.to_owned()];
-    let mut parents = vec![TENANT.to_owned()];
-    let mut made = 0;
-    for level in 0..depth {
-        let count = if level + 1 == depth {
-            shape.groups - made
-        } else {
-            shape.groups / depth
-        };
-        let mut this = Vec::new();
-        for i in 0..count {
-            let name = format!("mg-scale-{:05}", made + i);
-            let parent = above[i % above.len()].clone();
-            groups.push((name.clone(), format!("Group {}", made + i), parent));
-            this.push(name.clone());
-            parents.push(name);
-        }
-        made += count;
-        if !this.is_empty() {
-            above = this;
-        }
-    }
+    let nodes = super::levels(TENANT, shape.groups, shape.depth, |n| {
+        format!("mg-scale-{n:05}")
+    });
+    let parents = super::holders(TENANT, &nodes);
+    let groups = nodes
+        .into_iter()
+        .enumerate()
+        .map(|(n, (name, parent))| (name, format!("Group {n}"), parent))
+        .collect();
     let placed = (0..shape.subscriptions)
         .map(|n| parents[n % parents.len()].clone())
         .collect();
@@ -145,28 +130,27 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// A call with a bearer token (any: the peer measures scale, not credentials), through the
-/// meter; `Some(answer)` when it is refused.
+/// A call through the peer's meter; `Some(answer)` when it is refused, as ARM refuses it.
 async fn admit(peer: &Peer, operation: &str, headers: &HeaderMap) -> Option<Response> {
-    if !super::has_bearer(headers) {
-        return Some(error(
+    let unauthorized = || {
+        error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "The access token is invalid.",
-        ));
-    }
-    if peer.meter.admit(operation).await {
-        return None;
-    }
-    let mut refused = error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "TooManyRequests",
-        "The request is being throttled as the limit has been reached for operation type - Read.",
-    );
-    refused
-        .headers_mut()
-        .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-    Some(refused)
+        )
+    };
+    let throttled = || {
+        let mut refused = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "The request is being throttled as the limit has been reached for operation type - Read.",
+        );
+        refused
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        refused
+    };
+    super::admit(&peer.meter, operation, headers, unauthorized, throttled).await
 }
 
 /// The items of the page a `$skiptoken` (an offset) names, and the link to the next;

@@ -75,11 +75,69 @@ pub(crate) fn serve(
 }
 
 /// Whether a request carries a bearer token.
-pub(crate) fn has_bearer(headers: &axum::http::HeaderMap) -> bool {
+fn has_bearer(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer "))
+}
+
+/// A call with a bearer token (any: the peers measure scale, not credentials), through
+/// `meter`; `Some(answer)` when it is refused: the provider's `unauthorized` answer without
+/// a token, its `throttled` one when its bucket is empty.
+pub(crate) async fn admit(
+    meter: &Meter,
+    operation: &str,
+    headers: &axum::http::HeaderMap,
+    unauthorized: impl FnOnce() -> Response,
+    throttled: impl FnOnce() -> Response,
+) -> Option<Response> {
+    if !has_bearer(headers) {
+        return Some(unauthorized());
+    }
+    if meter.admit(operation).await {
+        None
+    } else {
+        Some(throttled())
+    }
+}
+
+/// `count` nodes of a hierarchy below `root`, spread over `depth` levels: each level holds an
+/// even share (the last one the rest), each node under a node of the level above in turn.
+/// Each node is named by `name` from its number (level order) and comes with its parent.
+pub(crate) fn levels(
+    root: &str,
+    count: usize,
+    depth: usize,
+    name: impl Fn(usize) -> String,
+) -> Vec<(String, String)> {
+    let depth = depth.max(1);
+    let mut nodes = Vec::with_capacity(count);
+    let mut above = vec![root.to_owned()];
+    let mut made = 0;
+    for level in 0..depth {
+        let here = if level + 1 == depth {
+            count - made
+        } else {
+            count / depth
+        };
+        let this: Vec<String> = (made..made + here).map(&name).collect();
+        for (i, node) in this.iter().enumerate() {
+            nodes.push((node.clone(), above[i % above.len()].clone()));
+        }
+        made += here;
+        if !this.is_empty() {
+            above = this;
+        }
+    }
+    nodes
+}
+
+/// Where leaves (accounts, projects, subscriptions) go, in turn: the root, then every node.
+pub(crate) fn holders(root: &str, nodes: &[(String, String)]) -> Vec<String> {
+    std::iter::once(root.to_owned())
+        .chain(nodes.iter().map(|(node, _)| node.clone()))
+        .collect()
 }
 
 async fn stats(State(meter): State<Meter>) -> Response {

@@ -160,34 +160,14 @@ fn build(shape: &Shape) -> Org {
         all: Vec::new(),
         tags: HashMap::new(),
     };
-    // OUs level by level: each level holds an even share, each OU under a parent of the
-    // level above in turn.
-    let depth = shape.depth.max(1);
-    let mut above = vec![ROOT.to_owned()];
-    let mut made = 0;
-    let mut parents = vec![ROOT.to_owned()];
-    for level in 0..depth {
-        let count = if level + 1 == depth {
-            shape.ous - made
-        } else {
-            shape.ous / depth
-        };
-        let mut this = Vec::new();
-        for i in 0..count {
-            let id = format!("ou-sc00-{:08}", made + i);
-            let parent = above[i % above.len()].clone();
-            org.ous
-                .entry(parent.clone())
-                .or_default()
-                .push((id.clone(), format!("Unit {}", made + i)));
-            org.parent.insert(id.clone(), parent);
-            this.push(id.clone());
-            parents.push(id);
-        }
-        made += count;
-        if !this.is_empty() {
-            above = this;
-        }
+    let ous = super::levels(ROOT, shape.ous, shape.depth, |n| format!("ou-sc00-{n:08}"));
+    let parents = super::holders(ROOT, &ous);
+    for (n, (id, parent)) in ous.into_iter().enumerate() {
+        org.ous
+            .entry(parent.clone())
+            .or_default()
+            .push((id.clone(), format!("Unit {n}")));
+        org.parent.insert(id, parent);
     }
     for n in 0..shape.accounts {
         let id = account_id(n);

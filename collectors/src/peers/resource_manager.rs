@@ -82,32 +82,14 @@ fn build(shape: &Shape) -> Org {
         projects: HashMap::new(),
         parent: HashMap::new(),
     };
-    let depth = shape.depth.max(1);
-    let mut above = vec![ORGANIZATION.to_owned()];
-    let mut parents = vec![ORGANIZATION.to_owned()];
-    let mut made = 0;
-    for level in 0..depth {
-        let count = if level + 1 == depth {
-            shape.folders - made
-        } else {
-            shape.folders / depth
-        };
-        let mut this = Vec::new();
-        for i in 0..count {
-            let name = folder_name(made + i);
-            let parent = above[i % above.len()].clone();
-            org.folders
-                .entry(parent.clone())
-                .or_default()
-                .push(name.clone());
-            org.parent.insert(name.clone(), parent);
-            this.push(name.clone());
-            parents.push(name);
-        }
-        made += count;
-        if !this.is_empty() {
-            above = this;
-        }
+    let folders = super::levels(ORGANIZATION, shape.folders, shape.depth, folder_name);
+    let parents = super::holders(ORGANIZATION, &folders);
+    for (name, parent) in folders {
+        org.folders
+            .entry(parent.clone())
+            .or_default()
+            .push(name.clone());
+        org.parent.insert(name, parent);
     }
     for n in 0..shape.projects {
         org.projects
@@ -189,24 +171,24 @@ fn answer(body: Value) -> Response {
         .into_response()
 }
 
-/// A call with a bearer token (any: the peer measures scale, not credentials), through the
-/// meter; `Some(answer)` when it is refused.
+/// A call through the peer's meter; `Some(answer)` when it is refused, as Resource Manager
+/// refuses it.
 async fn admit(peer: &Peer, operation: &str, headers: &HeaderMap) -> Option<Response> {
-    if !super::has_bearer(headers) {
-        return Some(error(
+    let unauthorized = || {
+        error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
             "Request had invalid authentication credentials.",
-        ));
-    }
-    if peer.meter.admit(operation).await {
-        return None;
-    }
-    Some(error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RESOURCE_EXHAUSTED",
-        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'cloudresourcemanager.googleapis.com'.",
-    ))
+        )
+    };
+    let throttled = || {
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'cloudresourcemanager.googleapis.com'.",
+        )
+    };
+    super::admit(&peer.meter, operation, headers, unauthorized, throttled).await
 }
 
 /// One page of `items` from `pageToken` (an offset), at most `pageSize` (and 1,000); the
