@@ -3,13 +3,14 @@
 mod graphiql;
 mod health;
 pub mod server;
+mod trace;
 
 pub use health::{Draining, ReadyTimeout};
 
 use crate::auth::{AuthError, Authenticator};
 use crate::graphql::limits::Limits;
 use crate::graphql::{self, Service};
-use crate::metrics::{Metrics, MetricsOptions, observe};
+use crate::metrics::{Metrics, MetricsOptions, record};
 use async_graphql::ParseRequestError;
 use async_graphql::http::MultipartOptions;
 use async_graphql_axum::GraphQLResponse;
@@ -81,7 +82,7 @@ pub fn routers(
         settings.secret_grants,
         Arc::clone(&metrics),
     );
-    let observed = middleware::from_fn_with_state(Arc::clone(&metrics), observe);
+    let recorded = middleware::from_fn_with_state(Arc::clone(&metrics), record);
     let api = Router::new()
         .route("/graphql", get(graphiql::page).post(execute))
         .route("/graphiql/{file}", get(graphiql::asset))
@@ -93,19 +94,22 @@ pub fn routers(
         .layer(Extension(settings.draining))
         .layer(Extension(ReadyTimeout(settings.ready_timeout)))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
-        // Inside the metrics layer, so a request cut off here is counted as a 408 and a
-        // panic as a 500, each logged in its request's span.
+        // Inside the metrics and trace layers, so a request cut off here is counted as a 408
+        // and a panic as a 500, each logged in its request's span.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(panicked as fn(_) -> Response))
-        .layer(observed.clone());
+        .layer(recorded.clone());
     let metrics = Router::new()
         .route("/metrics", get(scrape))
         .with_state(metrics)
-        .layer(observed);
-    Ok(Routers { api, metrics })
+        .layer(recorded);
+    Ok(Routers {
+        api: trace::traced(api),
+        metrics: trace::traced(metrics),
+    })
 }
 
 /// The whole application on one router (metrics included), so tests can drive it without a

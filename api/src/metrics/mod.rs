@@ -11,7 +11,7 @@ mod http;
 mod inventory;
 
 pub use graphql::Operation;
-pub use http::observe;
+pub use http::record;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,

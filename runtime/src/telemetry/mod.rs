@@ -11,7 +11,7 @@
 
 mod trace;
 
-pub use trace::{TRACE_ID_HEADER, join_trace};
+pub use trace::{TRACE_ID_HEADER, Trace, join_trace};
 
 use json_subscriber::JsonLayer;
 use opentelemetry::trace::TracerProvider as _;
