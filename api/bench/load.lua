@@ -26,8 +26,8 @@ local fixed = {
   -- organization: its first 50 accounts.
   q8 = '{ lookup(annotation: {key: \\"amazonaws.com/organization-id\\", value: \\"o-bench0001\\"}, '
     .. 'first: 50) { pageInfo { hasNextPage endCursor } nodes { __typename ... on CloudAccount { '
-    .. 'key provider nativeId name status orgPath ancestors { id name type } tags { key value } '
-    .. 'removedAt lastSeenAt } ... on MonitoringEndpoint { key kind url status version removedAt '
+    .. 'key provider nativeId name accountStatus: status orgPath ancestors { id name type } tags { key value } '
+    .. 'removedAt lastSeenAt } ... on MonitoringEndpoint { key kind url endpointStatus: status version removedAt '
     .. 'lastCheckedAt } } } }',
 }
 

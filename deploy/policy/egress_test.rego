@@ -37,3 +37,15 @@ test_rule_without_destinations_is_denied if {
 test_other_kinds_are_ignored if {
 	count(egress.violation) == 0 with input as {"review": {"object": {"kind": "Service", "metadata": {"name": "s"}, "spec": {}}}}
 }
+
+test_port_entry_without_port_is_denied if {
+	count(egress.violation) == 1 with input as policy([{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP"}]}])
+}
+
+test_internet_on_every_port_is_denied if {
+	count(egress.violation) == 1 with input as policy([{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 1, "endPort": 65535}]}])
+}
+
+test_port_range_inside_the_cluster_is_allowed if {
+	count(egress.violation) == 0 with input as policy([{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP", "port": 9090, "endPort": 9100}]}])
+}

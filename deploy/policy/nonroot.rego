@@ -1,5 +1,6 @@
-# Containers must not run as root: runAsNonRoot set on the pod or on every container, and no
-# runAsUser 0 anywhere.
+# Containers must not run as root: runAsNonRoot set on the pod or on every container, never
+# turned off by a container (its securityContext overrides the pod's), and no runAsUser 0
+# anywhere.
 package assetinventory.nonroot
 
 pod_spec := input.review.object.spec if input.review.object.kind == "Pod"
@@ -33,4 +34,10 @@ violation contains {"msg": msg} if {
 	some c in containers
 	c.securityContext.runAsUser == 0
 	msg := sprintf("%s %s: container %q runs as user 0", [input.review.object.kind, input.review.object.metadata.name, c.name])
+}
+
+violation contains {"msg": msg} if {
+	some c in containers
+	c.securityContext.runAsNonRoot == false
+	msg := sprintf("%s %s: container %q sets runAsNonRoot: false, overriding the pod's", [input.review.object.kind, input.review.object.metadata.name, c.name])
 }

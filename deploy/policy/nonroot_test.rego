@@ -65,3 +65,13 @@ test_other_kinds_are_ignored if {
 		"data": {"a": "b"},
 	}}}
 }
+
+test_container_turning_non_root_off_is_denied if {
+	count(nonroot.violation) == 1 with input as deployment({
+		"securityContext": {"runAsNonRoot": true, "runAsUser": 65532},
+		"containers": [
+			{"name": "good", "image": "a"},
+			{"name": "bad", "image": "b", "securityContext": {"runAsNonRoot": false}},
+		],
+	})
+}

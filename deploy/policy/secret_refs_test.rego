@@ -50,3 +50,37 @@ test_init_containers_are_checked if {
 		},
 	}}}
 }
+
+container(fields) := {"review": {"object": {
+	"kind": "Job",
+	"metadata": {"name": "migrate"},
+	"spec": {"template": {"spec": {"containers": [object.union({"name": "m", "image": "app"}, fields)]}}},
+}}}
+
+test_libpq_password_in_env_is_denied if {
+	count(secretrefs.violation) == 1 with input as deployment([{"name": "PGCONN", "value": "host=db user=app password=hunter2 dbname=inventory"}])
+}
+
+test_libpq_password_in_args_is_denied if {
+	count(secretrefs.violation) == 1 with input as container({"args": ["migrate", "--database-url", "host=db password=hunter2"]})
+}
+
+test_url_password_in_args_is_denied if {
+	count(secretrefs.violation) == 1 with input as container({"args": ["--database-url=postgres://app:hunter2@db:5432/inventory"]})
+}
+
+test_secret_flag_with_value_is_denied if {
+	count(secretrefs.violation) == 1 with input as container({"args": ["--api-token=inv_abc"]})
+}
+
+test_secret_flag_followed_by_value_is_denied if {
+	count(secretrefs.violation) == 1 with input as container({"command": ["/bin/app", "--password", "hunter2"]})
+}
+
+test_flags_with_paths_and_plain_args_are_allowed if {
+	count(secretrefs.violation) == 0 with input as container({"args": [
+		"serve", "--api-tokens-file=/etc/tokens", "--grafana-secret-ref", "file:/run/token",
+		"--database-url=postgres://db:5432/inventory", "--token-cache", "--verbose",
+		"--skip-jwt-bearer-tokens=true", "--pass-authorization-header", "false",
+	]})
+}

@@ -5,11 +5,43 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { Cluster } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster";
+import { ScheduledBackup } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ScheduledBackup";
+import { BarmanObjectStoreConfiguration } from "@kubernetes-models/cloudnative-pg/github.com/cloudnative-pg/barman-cloud/pkg/api/BarmanObjectStoreConfiguration";
 import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";
+import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
+import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import { ClusterPolicy } from "@kubernetes-models/kyverno/kyverno.io/v1/ClusterPolicy";
+
+// The Barman Cloud plugin's ObjectStore has no published model. Its documentation ("Using
+// the Barman Cloud Plugin") says `.spec.configuration` has exactly the schema of
+// CloudNativePG's in-tree `barmanObjectStore`, which the CloudNativePG models carry; the
+// rest of its spec is the retention policy and the sidecar's settings.
+class ObjectStore {
+  constructor(object) {
+    this.object = object;
+  }
+
+  validate() {
+    const { spec, ...rest } = this.object;
+    if (!rest.metadata?.name) throw new Error("metadata.name is required");
+    const known = ["configuration", "retentionPolicy", "instanceSidecarConfiguration"];
+    const unknown = Object.keys(spec ?? {}).filter((key) => !known.includes(key));
+    if (unknown.length > 0) throw new Error(`unknown spec fields: ${unknown.join(", ")}`);
+    if (spec.retentionPolicy !== undefined && !/^[1-9][0-9]*[dwm]$/.test(spec.retentionPolicy)) {
+      throw new Error(`retentionPolicy ${spec.retentionPolicy} is not <number>[dwm]`);
+    }
+    new BarmanObjectStoreConfiguration(spec.configuration).validate();
+  }
+}
 
 const models = {
   "postgresql.cnpg.io/v1/Cluster": Cluster,
+  "postgresql.cnpg.io/v1/ScheduledBackup": ScheduledBackup,
+  "barmancloud.cnpg.io/v1/ObjectStore": ObjectStore,
   "argoproj.io/v1alpha1/Application": Application,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
+  "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "kyverno.io/v1/ClusterPolicy": ClusterPolicy,
 };
 
 // Core and *.k8s.io groups are Kubernetes' own: kubernetes-validate has their schemas.
