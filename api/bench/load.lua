@@ -22,7 +22,7 @@ local fixed = {
     .. '{ nodes { id name status } } }',
   q6 = '{ accounts(first: 100, filter: {nameContains: \\"prod\\", '
     .. 'tag: [{key: \\"owner\\", value: \\"team-payments\\"}]}) { nodes { id name status } } }',
-  -- The Backstage operation assets-by-annotation (deploy/backstage/operations) for an AWS
+  -- The Backstage operation assets-by-annotation (backstage/operations) for an AWS
   -- organization: its first 50 accounts.
   q8 = '{ lookup(annotation: {key: \\"amazonaws.com/organization-id\\", value: \\"o-bench0001\\"}, '
     .. 'first: 50) { pageInfo { hasNextPage endCursor } nodes { __typename ... on CloudAccount { '

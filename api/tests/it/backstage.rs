@@ -3,7 +3,7 @@
 //! annotations Backstage's AWS organization processor writes and their GCP and Azure
 //! counterparts, owner and system from tags, a Grafana's dependencies, removed assets
 //! flagged; every annotation an entity carries leads back to its asset. The plugin's
-//! operations in `deploy/backstage/operations` run against the served schema, which the
+//! operations in `backstage/operations` run against the served schema, which the
 //! contract test holds equal to `schema.graphql`.
 //!
 //! With `INVENTORY_TEST_BACKSTAGE_TOOLS` naming `deploy/tools` (its npm packages installed,
@@ -603,9 +603,9 @@ async fn plugin_operations_run_against_the_schema(db: &TestDb) {
     seed(db).await;
     let app = crate::support::app(&db.conn);
     let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/backstage/operations");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backstage/operations");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("deploy/backstage/operations")
+        .expect("backstage/operations")
         .map(|entry| {
             entry
                 .expect("entry")
