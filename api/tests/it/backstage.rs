@@ -602,8 +602,7 @@ fn operation_variables(file: &str) -> Option<Value> {
 async fn plugin_operations_run_against_the_schema(db: &TestDb) {
     seed(db).await;
     let app = crate::support::app(&db.conn);
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backstage/operations");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backstage/operations");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("backstage/operations")
         .map(|entry| {
