@@ -41,6 +41,7 @@ impl Application {
             request_timeout: Duration::from_secs(args.connections.request_timeout_seconds),
             backstage: args.backstage.options()?,
             secret_grants: Arc::new(args.secrets.grants()),
+            cache: args.cache.options(),
         };
         if args.auth.allow_anonymous_read && !args.listen.ip().is_loopback() {
             tracing::warn!(listen = %args.listen, "anonymous reads are on for a non-loopback address");

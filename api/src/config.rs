@@ -74,6 +74,39 @@ pub struct ServeArgs {
     pub secrets: runtime::secrets::SecretGrantArgs,
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The response cache (docs/api.md, "Response cache").
+#[derive(Debug, Clone, clap::Args)]
+pub struct CacheArgs {
+    /// Bytes of query answers kept in memory, least recently used first out; 0 turns the
+    /// cache off.
+    #[arg(long, env = "INVENTORY_RESPONSE_CACHE_BYTES", default_value_t = CacheArgs::default().response_cache_bytes)]
+    pub response_cache_bytes: u64,
+    /// Larger answers are served but not kept.
+    #[arg(long, env = "INVENTORY_RESPONSE_CACHE_ENTRY_BYTES", default_value_t = CacheArgs::default().response_cache_entry_bytes)]
+    pub response_cache_entry_bytes: usize,
+}
+
+impl Default for CacheArgs {
+    fn default() -> Self {
+        let options = crate::cache::CacheOptions::default();
+        Self {
+            response_cache_bytes: options.max_bytes,
+            response_cache_entry_bytes: options.max_entry_bytes,
+        }
+    }
+}
+
+impl CacheArgs {
+    pub fn options(&self) -> crate::cache::CacheOptions {
+        crate::cache::CacheOptions {
+            max_bytes: self.response_cache_bytes,
+            max_entry_bytes: self.response_cache_entry_bytes,
+        }
+    }
 }
 
 /// What one client connection may hold: how long, and how many at once.

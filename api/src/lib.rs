@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod backstage;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod graphql;

@@ -164,6 +164,14 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
     begin_on_a_live_connection(db, || db.begin()).await
 }
 
+/// Commits a transaction that changed what a query can see, advancing the inventory
+/// version in it first ([`crate::version`]), so readers' caches learn of the change exactly
+/// when it commits.
+pub async fn commit(txn: sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+    crate::version::advance(&txn).await?;
+    txn.commit().await
+}
+
 /// Runs `begin` (which starts a transaction on a pooled connection) until it does not fail
 /// on a connection the server ended. On PostgreSQL that is tried once more than the pool
 /// holds connections, since after a restart every pooled one may fail once (each failure

@@ -22,6 +22,7 @@ pub mod record;
 pub mod run;
 pub mod secret_ref;
 pub mod validate;
+pub mod version;
 pub mod write;
 
 pub use error::StoreError;

@@ -40,7 +40,7 @@ pub async fn start_run(
     };
     let txn = crate::db::begin(db).await?;
     let run = run.insert(&txn).await?;
-    txn.commit().await?;
+    crate::db::commit(txn).await?;
     Ok(run)
 }
 
@@ -83,7 +83,7 @@ pub async fn finish_run(
     };
     let txn = crate::db::begin(db).await?;
     let run = collector_run::Entity::update(run).exec(&txn).await?;
-    txn.commit().await?;
+    crate::db::commit(txn).await?;
     Ok(run)
 }
 
@@ -145,6 +145,7 @@ pub async fn record_progress(
     use collector_run::Column as C;
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
     let c = Recorded::from(counts);
+    let txn = crate::db::begin(db).await?;
     collector_run::Entity::update_many()
         .col_expr(C::Pages, Expr::value(to_i64(pages)))
         .col_expr(C::Seen, Expr::value(c.seen))
@@ -153,8 +154,9 @@ pub async fn record_progress(
         .col_expr(C::Unchanged, Expr::value(c.unchanged))
         .filter(C::Id.eq(run_id))
         .filter(C::Status.eq(RunStatus::Running))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    crate::db::commit(txn).await?;
     Ok(())
 }
 
@@ -195,7 +197,7 @@ pub async fn close_abandoned(
         .filter(C::Status.eq(RunStatus::Running))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
+    crate::db::commit(txn).await?;
     Ok(stale
         .into_iter()
         .map(|run| collector_run::Model {

@@ -17,6 +17,7 @@ mod m20261129_000006_observed_digest;
 mod m20261130_000007_brin_history_run;
 mod m20261130_000008_substring_statistics;
 mod m20261207_000009_tags_read_at;
+mod m20261207_000010_inventory_version;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_brin_history_run::Migration),
             Box::new(m20261130_000008_substring_statistics::Migration),
             Box::new(m20261207_000009_tags_read_at::Migration),
+            Box::new(m20261207_000010_inventory_version::Migration),
         ]
     }
 }
@@ -93,6 +95,7 @@ mod tests {
                 "m20261130_000007_brin_history_run",
                 "m20261130_000008_substring_statistics",
                 "m20261207_000009_tags_read_at",
+                "m20261207_000010_inventory_version",
             ]
         );
     }

@@ -26,6 +26,13 @@ impl Role {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+        }
+    }
 }
 
 /// An authenticated caller. `name` is what history records as the actor:

@@ -29,7 +29,9 @@ impl Documents {
         &self,
         request: &'r mut Request,
     ) -> Result<&'r ExecutableDocument, ServerError> {
-        if request.query.len() > Self::MAX_TEXT {
+        // A persisted query arrives with its document already in place and no text; long
+        // texts are parsed each time.
+        if request.query.is_empty() || request.query.len() > Self::MAX_TEXT {
             return request.parsed_query();
         }
         // An insert is whole or absent, so a lock poisoned elsewhere still holds good trees.

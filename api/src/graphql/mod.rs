@@ -17,6 +17,7 @@ mod lookup;
 mod mutation;
 mod node;
 pub mod page;
+mod persisted;
 mod query;
 mod run;
 mod summary;
@@ -24,6 +25,7 @@ mod summary;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
     Context, EmptySubscription, ErrorExtensionValues, Request, Response, Schema, SchemaBuilder,
 };
@@ -33,6 +35,7 @@ use std::sync::Arc;
 use documents::Documents;
 use limits::{DocumentLimits, Limits};
 pub use mutation::Mutation;
+use persisted::Persisted;
 pub use query::Query;
 use run::{FinishedRuns, RequestRuns};
 
@@ -56,6 +59,7 @@ pub struct Service {
     metrics: Arc<Metrics>,
     runs: Arc<FinishedRuns>,
     documents: Arc<Documents>,
+    persisted: Persisted,
 }
 
 impl Service {
@@ -66,10 +70,38 @@ impl Service {
         self.execute_as(request, None).await
     }
 
+    /// Puts a persisted query's document in place of its hash ([`persisted`]); a hash the
+    /// service does not know is left for execution to refuse.
+    pub async fn resolve_persisted(&self, request: &mut Request) {
+        let _ = self.persisted.resolve(request).await;
+    }
+
+    /// What `request` would run: a query, a mutation or a subscription; `None` when its
+    /// document does not parse or does not name one operation (it then fails to execute).
+    pub fn operation_type(&self, request: &mut Request) -> Option<OperationType> {
+        let name = request.operation_name.clone();
+        let document = self.documents.parse(request).ok()?;
+        let operation = match (&document.operations, name) {
+            (DocumentOperations::Single(operation), _) => operation,
+            (DocumentOperations::Multiple(operations), Some(name)) => {
+                operations.get(name.as_str())?
+            }
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+                operations.values().next()?
+            }
+            (DocumentOperations::Multiple(_), None) => return None,
+        };
+        Some(operation.node.ty)
+    }
+
     /// [`Service::execute`] for `caller` (a principal's name), who is charged for the
     /// operation names it adds to the metrics' label values.
     pub async fn execute_as(&self, request: Request, caller: Option<&str>) -> Response {
         let mut request = request.data(RequestRuns::new(self.db.clone(), self.runs.clone()));
+        if let Err(not_found) = self.persisted.resolve(&mut request).await {
+            self.metrics.record_graphql(None, &not_found, caller);
+            return not_found;
+        }
         let requested = request.operation_name.clone();
         // The parsed document stays in the request: the schema does not parse it again.
         let checked = self.documents.parse(&mut request).and_then(|document| {
@@ -109,7 +141,9 @@ pub fn build(
     let history = DataLoader::new(history::HistoryLoader { db: db.clone() }, tokio::spawn);
     let assets = DataLoader::new(asset::AssetLoader { db: db.clone() }, tokio::spawn);
     let creations = DataLoader::new(history::CreationLoader { db: db.clone() }, tokio::spawn);
+    let persisted = Persisted::default();
     let mut schema = builder()
+        .extension(persisted.extension())
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .data(db.clone())
@@ -134,6 +168,7 @@ pub fn build(
         metrics,
         runs: Arc::default(),
         documents: Arc::default(),
+        persisted,
     }
 }
 

@@ -1,10 +1,12 @@
 //! The HTTP surface: GraphQL, GraphiQL, health, readiness and metrics.
 
+mod cached;
 mod graphiql;
 mod health;
 pub mod server;
 mod trace;
 
+pub use cached::CACHE_HEADER;
 pub use health::{Draining, ReadyTimeout};
 
 use crate::auth::{AuthError, Authenticator};
@@ -13,7 +15,6 @@ use crate::graphql::{self, Service};
 use crate::metrics::{Metrics, MetricsOptions, record};
 use async_graphql::ParseRequestError;
 use async_graphql::http::MultipartOptions;
-use async_graphql_axum::GraphQLResponse;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +43,8 @@ pub struct Settings {
     pub backstage: crate::backstage::Options,
     /// The secret references the mutation may store, and for which origins.
     pub secret_grants: Arc<entity::secret_ref::SecretGrants>,
+    /// The response cache's bounds.
+    pub cache: crate::cache::CacheOptions,
 }
 
 impl Settings {
@@ -59,6 +62,7 @@ impl Settings {
             request_timeout: std::time::Duration::from_secs(30),
             backstage: crate::backstage::Options::default(),
             secret_grants: Arc::default(),
+            cache: crate::cache::CacheOptions::default(),
         }
     }
 }
@@ -82,14 +86,20 @@ pub fn routers(
         settings.secret_grants,
         Arc::clone(&metrics),
     );
+    let caching = Arc::new(cached::Caching::start(
+        settings.cache,
+        &db,
+        metrics.response_cache.clone(),
+    ));
     let recorded = middleware::from_fn_with_state(Arc::clone(&metrics), record);
     let api = Router::new()
-        .route("/graphql", get(graphiql::page).post(execute))
+        .route("/graphql", get(get_graphql).post(execute))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(db)
         .layer(Extension(service))
+        .layer(Extension(caching))
         .layer(Extension(settings.auth))
         .layer(Extension(settings.draining))
         .layer(Extension(ReadyTimeout(settings.ready_timeout)))
@@ -135,38 +145,121 @@ async fn scrape(axum::extract::State(metrics): axum::extract::State<Arc<Metrics>
 /// reads are off, rejects the whole request with 401.
 async fn execute(
     Extension(service): Extension<Service>,
+    Extension(caching): Extension<Arc<cached::Caching>>,
     Extension(auth): Extension<Arc<Authenticator>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let principal = match auth.authenticate(headers.get(header::AUTHORIZATION)).await {
-        Ok(Some(principal)) => Some(principal),
-        Ok(None) if auth.allow_anonymous_read => None,
-        Ok(None) => return unauthenticated("authentication required"),
+    let principal = match authenticate(&auth, &headers).await {
+        Ok(principal) => principal,
+        Err(refused) => return refused,
+    };
+    // Read only once the caller is known: an unauthenticated client makes us buffer nothing.
+    let request = match graphql_request(&headers, body).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    answer(
+        &service,
+        &caching,
+        principal,
+        request,
+        &headers,
+        cached::Method::Post,
+    )
+    .await
+}
+
+/// `GET /graphql`: a query in the URL (GraphQL over HTTP: `query`, `operationName`,
+/// `variables`, `extensions` as parameters), which browsers and proxies can revalidate; or,
+/// without one, the GraphiQL page.
+async fn get_graphql(
+    Extension(service): Extension<Service>,
+    Extension(caching): Extension<Arc<cached::Caching>>,
+    Extension(auth): Extension<Arc<Authenticator>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(parameters) = uri.query().filter(|q| {
+        q.split('&')
+            .any(|pair| pair.starts_with("query=") || pair.starts_with("extensions="))
+    }) else {
+        return graphiql::page().await;
+    };
+    let principal = match authenticate(&auth, &headers).await {
+        Ok(principal) => principal,
+        Err(refused) => return refused,
+    };
+    let request = match async_graphql::http::parse_query_string(parameters) {
+        Ok(request) => request,
+        Err(err) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("the URL is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    answer(
+        &service,
+        &caching,
+        principal,
+        request,
+        &headers,
+        cached::Method::Get,
+    )
+    .await
+}
+
+/// The caller, or the refusal to answer with: 401 for a refused credential or none while
+/// anonymous reads are off, 403 for a credential without a role.
+async fn authenticate(
+    auth: &Authenticator,
+    headers: &HeaderMap,
+) -> Result<Option<crate::auth::Principal>, Response> {
+    match auth.authenticate(headers.get(header::AUTHORIZATION)).await {
+        Ok(Some(principal)) => Ok(Some(principal)),
+        Ok(None) if auth.allow_anonymous_read => Ok(None),
+        Ok(None) => Err(unauthenticated("authentication required")),
         Err(reason @ AuthError::NoRole { .. }) => {
             tracing::warn!(%reason, "credential without a role");
-            return refusal(
+            Err(refusal(
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",
                 "not allowed for this credential",
-            );
+            ))
         }
         Err(reason) => {
             // The reason stays here: an attacker learns nothing from the response.
             tracing::warn!(%reason, "credential refused");
-            return unauthenticated("invalid credentials");
+            Err(unauthenticated("invalid credentials"))
         }
-    };
-    // Read only once the caller is known: an unauthenticated client makes us buffer nothing.
-    let mut request = match graphql_request(&headers, body).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    }
+}
+
+async fn answer(
+    service: &Service,
+    caching: &cached::Caching,
+    principal: Option<crate::auth::Principal>,
+    mut request: async_graphql::Request,
+    headers: &HeaderMap,
+    method: cached::Method,
+) -> Response {
     let caller = principal.as_ref().map(|p| p.name.clone());
+    let role = principal.as_ref().map_or("anonymous", |p| p.role.as_str());
     if let Some(principal) = principal {
         request = request.data(principal);
     }
-    GraphQLResponse::from(service.execute_as(request, caller.as_deref()).await).into_response()
+    cached::answer(
+        service,
+        caching,
+        role,
+        caller.as_deref(),
+        request,
+        headers,
+        method,
+    )
+    .await
 }
 
 /// Reads a request's body (within the body limit) and parses it as one GraphQL request.

@@ -6,10 +6,12 @@
 //! the scrape rate. Every label takes values from a bounded set: enums, route templates,
 //! operation names (capped), and the collectors and scopes operators configured.
 
+mod cache;
 mod graphql;
 mod http;
 mod inventory;
 
+pub use cache::CacheSeries;
 pub use graphql::Operation;
 pub use http::record;
 
@@ -52,6 +54,7 @@ pub struct Metrics {
     db_pool_max: IntGauge,
     db_acquire_timeouts: IntCounter,
     inventory: inventory::Series,
+    pub(crate) response_cache: CacheSeries,
 }
 
 /// How the metrics are kept.
@@ -138,6 +141,7 @@ impl Metrics {
             "Requests that timed out waiting for a database connection.",
         )?;
         let inventory = inventory::Series::register(&registry)?;
+        let response_cache = CacheSeries::register(&registry)?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -164,6 +168,7 @@ impl Metrics {
             db_pool_max,
             db_acquire_timeouts,
             inventory,
+            response_cache,
         }))
     }
 

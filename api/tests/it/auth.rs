@@ -26,6 +26,15 @@ pub const SECRET_GRANT: &str = "env:PROM_LAB_TOKEN=https://prom.lab.example.com:
 
 /// An app with two static tokens (`alice` the editor, `backstage` the viewer) and OIDC.
 pub async fn secured_app(db: &TestDb, issuer: &Issuer, anonymous_read: bool) -> (Router, Tokens) {
+    secured_app_on(&db.conn, issuer, anonymous_read).await
+}
+
+/// [`secured_app`] over any connection.
+pub async fn secured_app_on(
+    conn: &sea_orm::DatabaseConnection,
+    issuer: &Issuer,
+    anonymous_read: bool,
+) -> (Router, Tokens) {
     let viewer = api::auth::new_token().expect("token");
     let editor = api::auth::new_token().expect("token");
     let mut args = issuer.auth_args(anonymous_read);
@@ -41,7 +50,7 @@ pub async fn secured_app(db: &TestDb, issuer: &Issuer, anonymous_read: bool) -> 
         SECRET_GRANT.parse().expect("a grant"),
     ]));
     (
-        api::http::router(db.conn.clone(), settings).expect("router"),
+        api::http::router(conn.clone(), settings).expect("router"),
         Tokens { viewer, editor },
     )
 }

@@ -136,7 +136,7 @@ async fn backward_pages_walk_from_the_end(db: &TestDb) {
 /// read only when the client asks for it, and then it is right.
 async fn far_side_flags_are_read_only_when_asked(db: &TestDb) {
     fill(db).await;
-    let app = crate::support::app(&db.conn);
+    let app = crate::support::uncached_app(&db.conn);
     let after = cursor_of("aws:a03");
     let before = cursor_of("aws:a06");
     for (args, flag, expected) in [

@@ -285,7 +285,7 @@ async fn finished_runs_are_kept_and_running_ones_read_again(db: &TestDb) {
         .map(|i| account(Provider::Aws, &format!("{i}"), "A", "o"))
         .collect();
     let run = write_accounts(db, t(0), records).await;
-    let app = crate::support::app(&db.conn);
+    let app = crate::support::uncached_app(&db.conn);
     let query = "{ accounts(first: 5) { nodes { lastRun { status seen } } } }";
     let read = |expected: Value| {
         let app = app.clone();

@@ -4,6 +4,7 @@
 mod auth;
 mod backstage;
 mod browser;
+mod cache;
 mod connections;
 mod contract;
 mod feed;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// One sample of a scrape: family or series name, and its labels.
-type Key = (String, BTreeMap<String, String>);
+pub type Key = (String, BTreeMap<String, String>);
 
 /// The samples of a text exposition. Only what our exporter writes is understood (label
 /// values without escaped quotes); anything else fails the test.
@@ -58,13 +58,13 @@ fn key(name: &str, labels: &[(&str, &str)]) -> Key {
 }
 
 /// The value of one series, failing with the whole scrape when it is missing.
-fn value(samples: &BTreeMap<Key, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn value(samples: &BTreeMap<Key, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
     *samples
         .get(&key(name, labels))
         .unwrap_or_else(|| panic!("no {name}{labels:?} in:\n{samples:#?}"))
 }
 
-async fn scrape(app: &Router) -> (String, BTreeMap<Key, f64>) {
+pub async fn scrape(app: &Router) -> (String, BTreeMap<Key, f64>) {
     let (status, body, headers) = get(app, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -79,8 +79,9 @@ async fn scrape(app: &Router) -> (String, BTreeMap<Key, f64>) {
     (text, parsed)
 }
 
+/// Without the response cache: these tests count operations executed.
 fn settings(refresh: Duration, max_operation_names: usize) -> api::http::Settings {
-    let mut settings = crate::support::open_settings();
+    let mut settings = crate::support::uncached_settings();
     settings.metrics.refresh = refresh;
     settings.metrics.max_operation_names = max_operation_names;
     settings

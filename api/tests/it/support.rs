@@ -33,6 +33,23 @@ pub fn open_settings() -> api::http::Settings {
     )))
 }
 
+/// [`open_settings`] without the response cache: for tests that count what executing a
+/// request does (statements, operations), which a cache hit does not do.
+pub fn uncached_settings() -> api::http::Settings {
+    api::http::Settings {
+        cache: api::cache::CacheOptions {
+            max_bytes: 0,
+            ..Default::default()
+        },
+        ..open_settings()
+    }
+}
+
+/// The application over `db` without the response cache ([`uncached_settings`]).
+pub fn uncached_app(db: &sea_orm::DatabaseConnection) -> Router {
+    api::http::router(db.clone(), uncached_settings()).expect("router")
+}
+
 /// Arguments for a real server on a free loopback port over `database_url`, open for
 /// anonymous reads.
 pub fn serve_args(
@@ -55,6 +72,7 @@ pub fn serve_args(
         backstage: Default::default(),
         secrets: Default::default(),
         connections: Default::default(),
+        cache: Default::default(),
     }
 }
 

@@ -188,6 +188,9 @@ pub(crate) async fn record_tags(
             .filter(C::Id.is_in(unchanged.into_iter().map(|r| r.id)))
             .exec(db)
             .await?;
+        // After the statement, never before: a reader that saw the new version before the
+        // change committed could keep the old answer under it.
+        crate::version::advance(db).await?;
     }
     if !changed.is_empty() {
         counts.add(
@@ -235,7 +238,7 @@ where
         }
         counts.add(write_segment(&txn, ctx, segment, &key, read, &model).await?);
     }
-    txn.commit().await?;
+    crate::db::commit(txn).await?;
     Ok(counts)
 }
 
@@ -609,7 +612,7 @@ where
             .collect();
         insert_changes(&txn, changes).await?;
     }
-    txn.commit().await?;
+    crate::db::commit(txn).await?;
     Ok(ids.len() as u64)
 }
 

@@ -1,0 +1,150 @@
+//! The response cache: serialized answers to queries, served again while the inventory has
+//! not changed.
+//!
+//! An entry is keyed by the caller's role and the request (the document as sent, the
+//! operation name, the variables) and holds the response bytes with the inventory version
+//! they were made at ([`version`]). It is served only while that version is current, so a
+//! write anywhere (another process, another replica) retires every entry at once without
+//! visiting them; stale entries leave by least-recent use. Bounded by total bytes, with a
+//! per-entry limit; only complete answers (no errors) are kept.
+
+pub mod version;
+
+use crate::metrics::CacheSeries;
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use moka::notification::RemovalCause;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// How the cache is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheOptions {
+    /// Total bytes of response bodies kept; 0 turns the cache off.
+    pub max_bytes: u64,
+    /// Larger answers are served but not kept.
+    pub max_entry_bytes: usize,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            max_entry_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// One kept answer.
+pub struct Entry {
+    pub version: u64,
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+pub type Key = [u8; 32];
+
+pub struct ResponseCache {
+    entries: moka::sync::Cache<Key, Arc<Entry>>,
+    max_entry_bytes: usize,
+    /// Differs between processes, so an ETag from before a restart (whose versions count
+    /// from anew) never matches an answer made after it.
+    epoch: String,
+    series: CacheSeries,
+}
+
+impl ResponseCache {
+    /// The cache, or `None` when `options` turn it off.
+    pub fn new(options: CacheOptions, series: CacheSeries) -> Option<Self> {
+        if options.max_bytes == 0 {
+            return None;
+        }
+        let removed = series.clone();
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(options.max_bytes)
+            .weigher(|_key: &Key, entry: &Arc<Entry>| {
+                u32::try_from(entry.body.len()).unwrap_or(u32::MAX)
+            })
+            .eviction_listener(move |_key, entry: Arc<Entry>, cause| {
+                removed.forget(entry.body.len(), cause == RemovalCause::Size);
+            })
+            .build();
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Some(Self {
+            entries,
+            max_entry_bytes: options.max_entry_bytes,
+            epoch: format!("{epoch:x}"),
+            series,
+        })
+    }
+
+    /// The key of `request` for a caller with `role`. A persisted query's hash stands in
+    /// for its text (the request's extensions are part of the key).
+    pub fn key(role: &str, request: &async_graphql::Request) -> Key {
+        let mut hash = Sha256::new();
+        // Lengths first, so no two different requests concatenate to the same bytes.
+        let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+        // In a fixed order: the request holds them in a hash map.
+        let extensions: std::collections::BTreeMap<_, _> = request.extensions.iter().collect();
+        let extensions = serde_json::to_vec(&extensions).unwrap_or_default();
+        let operation = request.operation_name.as_deref().unwrap_or("");
+        for part in [
+            role.as_bytes(),
+            request.query.as_bytes(),
+            operation.as_bytes(),
+            &variables,
+            &extensions,
+        ] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+        hash.finalize().into()
+    }
+
+    /// The entry for `key` made at `version`, if there is one.
+    pub fn get(&self, key: &Key, version: u64) -> Option<Arc<Entry>> {
+        self.entries
+            .get(key)
+            .filter(|entry| entry.version == version)
+    }
+
+    /// Keeps `body` as the answer for `key` at `version` (unless it is over the per-entry
+    /// limit) and returns the entry to answer with.
+    pub fn put(&self, key: Key, version: u64, body: Bytes) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            version,
+            etag: self.etag(&key, version),
+            body,
+        });
+        if entry.body.len() <= self.max_entry_bytes {
+            self.series.keep(entry.body.len());
+            self.entries.insert(key, entry.clone());
+            // Evict now rather than on some later access, so the bound holds at every moment
+            // (this runs on misses only).
+            self.entries.run_pending_tasks();
+        }
+        entry
+    }
+
+    /// A strong validator of the answer for `key` at `version` in this process.
+    fn etag(&self, key: &Key, version: u64) -> HeaderValue {
+        let text = format!("\"{}-{version:x}-{}\"", self.epoch, hex::encode(&key[..12]));
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+    }
+}
+
+/// Whether an `If-None-Match` header value names `etag` (a list, or `*`; weak comparison as
+/// RFC 9110 asks for this header).
+pub fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
+    let Ok(list) = if_none_match.to_str() else {
+        return false;
+    };
+    let Ok(etag) = etag.to_str() else {
+        return false;
+    };
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    list.split(',')
+        .any(|tag| tag.trim() == "*" || bare(tag) == bare(etag))
+}
