@@ -1,10 +1,13 @@
--- wrk script for one GraphQL scenario of api/bench/run, chosen by SCENARIO (q1..q7). Every
--- response is checked: a status other than 200 or a body carrying GraphQL "errors" counts as
--- bad, and run refuses a measurement with any bad response. done() prints one line:
+-- wrk script for one GraphQL scenario of api/bench/run, chosen by SCENARIO (q1..q8 on the
+-- API with its response cache off; h1, h2, r1, m1 and mix on the one with it on). Every
+-- response is checked: a status other than 200 (304 for r1) or a body carrying GraphQL
+-- "errors" counts as bad, and run refuses a measurement with any bad response. done()
+-- prints one line:
 --   RESULT <requests/s> <p50 ms> <p90 ms> <p99 ms> <requests> <bad> <socket errors>
 local scenario = os.getenv("SCENARIO")
 local aws_accounts = tonumber(os.getenv("AWS_ACCOUNTS") or "1")
 local deep_cursor = os.getenv("DEEP_CURSOR") or ""
+local etag = os.getenv("ETAG") or ""
 
 wrk.method = "POST"
 wrk.path = "/graphql"
@@ -45,11 +48,30 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- The cache scenarios: h1 repeats q1's body (a hit each time), h2 repeats one q2 body, r1
+-- revalidates q1 with the ETag run fetched (304 each time), m1 sends q1 with a variable no
+-- other request has (a miss each time: the cache's cost over the uncached q1), mix sends h1
+-- nine times in ten and m1 otherwise.
+local same = { h1 = "q1", r1 = "q1" }
+local sent = 0
+
+local function miss_body()
+  sent = sent + 1
+  return '{"query":"' .. fixed.q1 .. '","variables":{"nonce":"' .. id .. '-' .. sent .. '"}}'
+end
+
 function init(args)
   math.randomseed(id * 7919 + os.time())
   bad = 0
-  if fixed[scenario] then
-    wrk.body = '{"query":"' .. fixed[scenario] .. '"}'
+  local body_of = same[scenario] or scenario
+  if fixed[body_of] then
+    wrk.body = '{"query":"' .. fixed[body_of] .. '"}'
+  end
+  if scenario == "h2" then
+    wrk.body = '{"query":"' .. q2 .. '","variables":{"n":"100000000000"}}'
+  end
+  if scenario == "r1" then
+    wrk.headers["If-None-Match"] = etag
   end
 end
 
@@ -65,12 +87,17 @@ function request()
       k, k, math.random(1024, 65535))
     return wrk.format(nil, nil, nil,
       '{"query":"' .. q7 .. '","variables":{"input":' .. input .. '}}')
+  elseif scenario == "m1" or (scenario == "mix" and math.random(1, 10) == 1) then
+    return wrk.format(nil, nil, nil, miss_body())
+  elseif scenario == "mix" then
+    return wrk.format(nil, nil, nil, '{"query":"' .. fixed.q1 .. '"}')
   end
   return wrk.format()
 end
 
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors":', 1, true) then
+  local expected = scenario == "r1" and 304 or 200
+  if status ~= expected or string.find(body, '"errors":', 1, true) then
     bad = bad + 1
     if bad == 1 then io.stderr:write("bad response (" .. status .. "): " .. body:sub(1, 300) .. "\n") end
   end

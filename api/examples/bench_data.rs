@@ -40,6 +40,10 @@ struct Args {
     /// Rows per write, as a collector page.
     #[arg(long, default_value_t = 1_000)]
     page: usize,
+    /// Leave the accounts of the scopes that this write does not name: a partial write into
+    /// a filled database (the collector writing during the cache benchmark's mixed load).
+    #[arg(long)]
+    keep_unseen: bool,
 }
 
 const TEAMS: [&str; 10] = [
@@ -298,8 +302,10 @@ async fn write_accounts(
             pages += 1;
         }
         let started = Instant::now();
-        run_counts.removed +=
-            remove_unseen(db, run.id, Utc::now(), AssetType::CloudAccount, scope).await?;
+        if !args.keep_unseen {
+            run_counts.removed +=
+                remove_unseen(db, run.id, Utc::now(), AssetType::CloudAccount, scope).await?;
+        }
         finish_run(
             db,
             run.id,

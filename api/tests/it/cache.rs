@@ -60,6 +60,15 @@ async fn listening(app: &Router, token: Option<&str>) {
     }
 }
 
+/// Reads the account list until it is served from the cache, for at most `within`.
+async fn until_hit(app: &Router, token: &str, within: Duration, otherwise: &str) {
+    let started = Instant::now();
+    while accounts_now(app, token).await.1 != "hit" {
+        assert!(started.elapsed() < within, "{otherwise}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn accounts_now(app: &Router, token: &str) -> (Vec<String>, String) {
     let (status, body, headers) = ask(app, Some(token), ACCOUNTS, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -184,14 +193,13 @@ async fn another_process_s_write_is_seen_within_a_second(db: &TestDb) {
         n == ["before"]
     })
     .await;
-    let started = Instant::now();
-    while accounts_now(&app, &tokens.viewer).await.1 != "hit" {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "never served from the cache"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_hit(
+        &app,
+        &tokens.viewer,
+        Duration::from_secs(5),
+        "never served from the cache",
+    )
+    .await;
 
     write_account(&writer, "111111111111", "after").await;
     let took = until(&app, &tokens.viewer, Duration::from_secs(1), |n| {
@@ -207,14 +215,13 @@ async fn a_lost_listen_connection_never_serves_stale_data(db: &TestDb) {
     let issuer = Issuer::start().await;
     let (app, tokens) = secured_app(db, &issuer, false).await;
     write_account(&db.conn, "111111111111", "before").await;
-    let started = Instant::now();
-    while accounts_now(&app, &tokens.viewer).await.1 != "hit" {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "never served from the cache"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_hit(
+        &app,
+        &tokens.viewer,
+        Duration::from_secs(5),
+        "never served from the cache",
+    )
+    .await;
     let listener = format!(
         "{}:{}",
         api::cache::version::LISTENER_NAME,
@@ -240,14 +247,13 @@ async fn a_lost_listen_connection_never_serves_stale_data(db: &TestDb) {
     let (names, how) = accounts_now(&app, &tokens.viewer).await;
     assert_eq!(names, ["after"], "served {how}");
     // And the listener comes back: answers are cached again.
-    let started = Instant::now();
-    while accounts_now(&app, &tokens.viewer).await.1 != "hit" {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the listener never came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_hit(
+        &app,
+        &tokens.viewer,
+        Duration::from_secs(10),
+        "the listener never came back",
+    )
+    .await;
 }
 
 /// Viewer, editor and anonymous answers are kept apart; without anonymous reads, an
