@@ -61,6 +61,9 @@ impl ResponseCache {
         }
         let removed = series.clone();
         let entries = moka::sync::Cache::builder()
+            // Least recently used out, every answer admitted (moka's default TinyLFU would
+            // turn away answers asked once, such as the first of a page a client pages on).
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
             .max_capacity(options.max_bytes)
             .weigher(|_key: &Key, entry: &Arc<Entry>| {
                 u32::try_from(entry.body.len()).unwrap_or(u32::MAX)
