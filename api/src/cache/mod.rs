@@ -60,10 +60,11 @@ impl ResponseCache {
             return None;
         }
         let removed = series.clone();
+        // moka's default policy (TinyLFU): the least recently used answer goes out, and when
+        // the cache is full an answer asked for only once may be turned away instead of
+        // evicting one asked for often. Pure LRU admitted and evicted on every miss of a
+        // flood of distinct queries, which made each miss measurably dearer.
         let entries = moka::sync::Cache::builder()
-            // Least recently used out, every answer admitted (moka's default TinyLFU would
-            // turn away answers asked once, such as the first of a page a client pages on).
-            .eviction_policy(moka::policy::EvictionPolicy::lru())
             .max_capacity(options.max_bytes)
             .weigher(|_key: &Key, entry: &Arc<Entry>| {
                 u32::try_from(entry.body.len()).unwrap_or(u32::MAX)

@@ -54,7 +54,10 @@ pub async fn answer(
     method: Method,
 ) -> Response {
     // Before a persisted query's hash is replaced by its document: the hash is its text.
-    let key = ResponseCache::key(role, &request);
+    let key = caching
+        .cache
+        .is_some()
+        .then(|| ResponseCache::key(role, &request));
     // Known before the cache only for a GET, which must not run a mutation; a POST that hits
     // the cache is never parsed (only answers to queries are kept).
     let mut operation = None;
@@ -73,7 +76,7 @@ pub async fn answer(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let Some((cache, versions)) = &caching.cache else {
+    let (Some((cache, versions)), Some(key)) = (&caching.cache, key) else {
         return executed(service.execute_as(request, caller).await);
     };
     let version = versions.current().await;
