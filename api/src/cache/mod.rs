@@ -84,8 +84,9 @@ impl ResponseCache {
         })
     }
 
-    /// The key of `request` for a caller with `role`. A persisted query's hash stands in
-    /// for its text (the request's extensions are part of the key).
+    /// The key of `request` for a caller with `role`: the document [`normalized`], the
+    /// operation name, the variables and the extensions (where a persisted query's hash
+    /// stands in for its text).
     pub fn key(role: &str, request: &async_graphql::Request) -> Key {
         let mut hash = Sha256::new();
         // Lengths first, so no two different requests concatenate to the same bytes.
@@ -94,9 +95,10 @@ impl ResponseCache {
         let extensions: std::collections::BTreeMap<_, _> = request.extensions.iter().collect();
         let extensions = serde_json::to_vec(&extensions).unwrap_or_default();
         let operation = request.operation_name.as_deref().unwrap_or("");
+        let document = normalized(&request.query);
         for part in [
             role.as_bytes(),
-            request.query.as_bytes(),
+            document.as_bytes(),
             operation.as_bytes(),
             &variables,
             &extensions,
@@ -139,6 +141,73 @@ impl ResponseCache {
     }
 }
 
+/// `document` with every run of GraphQL's ignored tokens between two tokens (white space,
+/// line terminators, commas, comments) made one space, and strings and block strings left
+/// exactly as they are: two spellings of a document that differ only there share an answer.
+/// Only ASCII bytes are looked at or inserted, so the result stays valid UTF-8.
+pub fn normalized(document: &str) -> String {
+    let bytes = document.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut gap = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
+                gap = true;
+                i += 1;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+                gap = true;
+            }
+            byte => {
+                if gap && !out.is_empty() {
+                    out.push(b' ');
+                }
+                gap = false;
+                let end = if byte == b'"' {
+                    string_end(bytes, i)
+                } else {
+                    i + 1
+                };
+                out.extend_from_slice(&bytes[i..end]);
+                i = end;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| document.to_owned())
+}
+
+/// Where the string or block string starting at `start` ends (past its closing quotes, or
+/// at the end of an unterminated one).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let rest = &bytes[start..];
+    if rest.starts_with(b"\"\"\"") {
+        let mut i = start + 3;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"\\\"\"\"") {
+                i += 4;
+            } else if bytes[i..].starts_with(b"\"\"\"") {
+                return i + 3;
+            } else {
+                i += 1;
+            }
+        }
+        return bytes.len();
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
 /// Whether an `If-None-Match` header value names `etag` (a list, or `*`; weak comparison as
 /// RFC 9110 asks for this header).
 pub fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
@@ -151,4 +220,39 @@ pub fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
     let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
     list.split(',')
         .any(|tag| tag.trim() == "*" || bare(tag) == bare(etag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalized;
+
+    #[test]
+    fn ignored_tokens_collapse_and_strings_stay_whole() {
+        assert_eq!(
+            normalized(
+                "  query   Q {\n  accounts(first: 5,  after: null) { totalCount } # why\n}\n"
+            ),
+            "query Q { accounts(first: 5 after: null) { totalCount } }"
+        );
+        assert_eq!(normalized("{a}"), "{a}");
+        // Inside strings nothing changes: spaces, commas, a `#`, escaped quotes.
+        assert_eq!(
+            normalized(r#"{ account(id: "a  b, # c \" d") { name } }"#),
+            r#"{ account(id: "a  b, # c \" d") { name } }"#
+        );
+        assert_ne!(
+            normalized(r#"{ x(a: "p  q") }"#),
+            normalized(r#"{ x(a: "p q") }"#)
+        );
+        assert_eq!(
+            normalized("{ x(a: \"\"\"  two\n  lines \\\"\"\" ,  \"\"\")   }"),
+            "{ x(a: \"\"\"  two\n  lines \\\"\"\" ,  \"\"\") }"
+        );
+        // Unterminated strings and non-ASCII text survive as they are.
+        assert_eq!(normalized("{ x(a: \"open"), "{ x(a: \"open");
+        assert_eq!(
+            normalized("{ x(a: \"ünï  cödé\")  }"),
+            "{ x(a: \"ünï  cödé\") }"
+        );
+    }
 }

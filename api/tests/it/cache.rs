@@ -508,7 +508,36 @@ async fn persisted_queries_run_by_hash(db: &TestDb) {
     );
 }
 
+/// Two spellings of one document (white space, commas, a comment) share an answer; a
+/// difference inside a string does not.
+async fn spellings_of_a_document_share_an_answer(db: &TestDb) {
+    write_account(&db.conn, "111111111111", "one").await;
+    let issuer = Issuer::start().await;
+    let (app, tokens) = secured_app(db, &issuer, false).await;
+    listening(&app, Some(&tokens.viewer)).await;
+    let (_, first, headers) = ask(&app, Some(&tokens.viewer), ACCOUNTS, &[]).await;
+    assert_eq!(cache_of(&headers), "miss");
+    let respelled =
+        "{\n  accounts(first: 50)   {  totalCount,\n nodes { key name } } # the list\n}";
+    let (_, again, headers) = ask(&app, Some(&tokens.viewer), respelled, &[]).await;
+    assert_eq!(cache_of(&headers), "hit");
+    assert_eq!(again, first);
+    let lookup = |id: &str| format!(r#"{{ account(id: "{id}") {{ name }} }}"#);
+    let (_, _, headers) = ask(&app, Some(&tokens.viewer), &lookup("aws:111111111111"), &[]).await;
+    assert_eq!(cache_of(&headers), "miss");
+    let (_, other, headers) = ask(
+        &app,
+        Some(&tokens.viewer),
+        &lookup("aws:111111111111 "),
+        &[],
+    )
+    .await;
+    assert_eq!(cache_of(&headers), "miss", "a string is never respelled");
+    assert!(other["errors"].is_array(), "{other}");
+}
+
 entity::on_both_backends!(
+    spellings_of_a_document_share_an_answer,
     queries_over_get_revalidate_and_mutations_are_refused,
     persisted_queries_run_by_hash,
     a_mutation_is_visible_to_the_next_read_at_once,
