@@ -49,22 +49,13 @@ impl Persisted {
                 Ok(())
             }
             // The message and code Apollo's clients look for before sending the document.
-            None => Err(Response::from_errors(vec![
-                ServerError::new("PersistedQueryNotFound", None).with_extension_code(),
-            ])),
+            None => {
+                let mut extensions = async_graphql::ErrorExtensionValues::default();
+                extensions.set("code", "PERSISTED_QUERY_NOT_FOUND");
+                let mut error = ServerError::new("PersistedQueryNotFound", None);
+                error.extensions = Some(extensions);
+                Err(Response::from_errors(vec![error]))
+            }
         }
-    }
-}
-
-trait WithCode {
-    fn with_extension_code(self) -> Self;
-}
-
-impl WithCode for ServerError {
-    fn with_extension_code(mut self) -> Self {
-        let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", "PERSISTED_QUERY_NOT_FOUND");
-        self.extensions = Some(extensions);
-        self
     }
 }

@@ -66,11 +66,11 @@ pub async fn answer(
         operation = Some(service.operation_type(&mut request));
     }
     if operation == Some(Some(OperationType::Mutation)) {
-        let body = serde_json::json!({ "errors": [{
-            "message": "a mutation must be sent with POST",
-            "extensions": { "code": "BAD_USER_INPUT" },
-        }]});
-        let mut response = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+        let mut response = super::refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "a mutation must be sent with POST",
+        );
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
