@@ -18,6 +18,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::config::retry::{ClientRateLimiter, RetryPartition};
 use entity::enrich::{Due, Enriched, Enrichment, Value as Read};
 use futures::StreamExt;
 use hierarchy::Hierarchy;
@@ -48,6 +49,10 @@ pub struct AwsOptions {
 
 pub struct AwsSource {
     options: AwsOptions,
+    /// This organization's own retry quota and adaptive rate limiter. The SDK's default
+    /// partition is one per service for the whole process, so a throttled organization would
+    /// slow down (or use up the retries of) every other organization a collector reads.
+    retry: RetryPartition,
     opened: Option<Opened>,
 }
 
@@ -68,8 +73,18 @@ const RECHECKED: &[&str] = &[
 
 impl AwsSource {
     pub fn new(options: AwsOptions) -> Self {
+        // The limiter starts as the SDK's own default one does: disabled until a throttle,
+        // its clock at now.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let retry = RetryPartition::custom("asset-inventory-organizations")
+            .client_rate_limiter(ClientRateLimiter::new(now))
+            .build();
         Self {
             options,
+            retry,
             opened: None,
         }
     }
@@ -106,18 +121,16 @@ impl AwsSource {
             loader = loader.credentials_provider(credentials.clone());
         }
         let base = loader.load().await;
-        let Some(role_arn) = &self.options.role_arn else {
-            return Client::new(&base);
-        };
-        let mut assume = AssumeRoleProvider::builder(role_arn).session_name("asset-inventory");
-        if let Some(external_id) = &self.options.external_id {
-            assume = assume.external_id(external_id);
+        let mut config =
+            aws_sdk_organizations::config::Builder::from(&base).retry_partition(self.retry.clone());
+        if let Some(role_arn) = &self.options.role_arn {
+            let mut assume = AssumeRoleProvider::builder(role_arn).session_name("asset-inventory");
+            if let Some(external_id) = &self.options.external_id {
+                assume = assume.external_id(external_id);
+            }
+            config = config.credentials_provider(assume.configure(&base).build().await);
         }
-        let provider = assume.configure(&base).build().await;
-        let config = aws_sdk_organizations::config::Builder::from(&base)
-            .credentials_provider(provider)
-            .build();
-        Client::from_conf(config)
+        Client::from_conf(config.build())
     }
 }
 
