@@ -256,3 +256,24 @@ impl Source for AwsSource {
             .filter_map(|read| std::future::ready(read.transpose()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client reads its retry quota and limiter from the source's own partition, not
+    /// from the SDK's process-wide one for Organizations.
+    #[tokio::test]
+    async fn the_client_uses_the_sources_own_retry_partition() {
+        let source = AwsSource::new(AwsOptions {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            credentials: Some(aws_sdk_organizations::config::Credentials::new(
+                "id", "secret", None, None, "test",
+            )),
+            ..AwsOptions::default()
+        });
+        let client = source.client().await;
+        let partition = client.config().retry_partition().map(ToString::to_string);
+        assert_eq!(partition.as_deref(), Some("asset-inventory-organizations"));
+    }
+}
